@@ -1,0 +1,276 @@
+"""The ``dabench`` command line: parse, call the library, print. No logic here."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+import click
+
+# torchmetrics 0.9.3 (pulled in by pytorch-adapt) warns on every import.
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+
+from rich.console import Console  # noqa: E402
+from rich.logging import RichHandler  # noqa: E402
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from dabench.errors import UserError  # noqa: E402
+
+console = Console()
+err_console = Console(stderr=True)
+DEFAULT_RESULTS = Path("results")
+
+
+class Group(click.Group):
+    """Turns a UserError anywhere below into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except UserError as e:
+            click.echo(f"Error: {e}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=Group)
+@click.version_option(package_name="dabench")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
+def main(verbose: bool) -> None:
+    """dabench: which transfer method works on your domain shift, how well,
+    how reliably, at what cost."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False, show_time=False)],
+    )
+
+
+# ------------------------------------------------------------------- list
+
+LISTABLE = ("methods", "pairs", "backbones", "selectors")
+
+
+@main.command("list")
+@click.argument("what", type=click.Choice(LISTABLE), default="methods")
+def list_cmd(what: str) -> None:
+    """List registered methods, pairs, backbones or selection rules."""
+    from dabench import api
+
+    rows, columns = api.describe(what)
+    table = Table(*columns, title=f"dabench {what}")
+    for row in rows:
+        table.add_row(*[str(c) for c in row])
+    console.print(table)
+
+
+# -------------------------------------------------------------------- run
+
+
+def _progress_factory(progress: Progress, label: str):
+    task = progress.add_task(label, total=None)
+
+    def update(step: int, total: int, parts: dict[str, float]) -> None:
+        loss = parts.get("loss")
+        progress.update(
+            task, completed=step, total=total, info=f"loss {loss:.3f}" if loss is not None else ""
+        )
+
+    return update
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[info]}"),
+        console=err_console,
+        transient=True,
+    )
+
+
+def _summary(rec: dict, reused: bool) -> str:
+    if rec["status"] != "ok":
+        return f"[red]{rec['run_id']}: {rec['status']}[/red] ({rec.get('error')})"
+    m = rec["metrics"]
+    sel = rec["selection"]
+    tag = " [dim](recorded earlier; --force to rerun)[/dim]" if reused else ""
+    return (
+        f"{rec['method']} on {rec['pair']} seed {rec['seed']}: "
+        f"target acc [bold]{100 * m['target_test_acc']:.2f}%[/bold], macro-F1 {100 * m['target_test_f1']:.2f}% "
+        f"(selected by {sel['rule']} at step {sel['step']}; source val acc {100 * m['source_val_acc']:.2f}%){tag}"
+    )
+
+
+@main.command()
+@click.option("--method", "-m", required=True, help="Method name (see `dabench list methods`).")
+@click.option("--pair", "-p", required=True, help="Pair name (see `dabench list pairs`).")
+@click.option("--seed", "-s", type=int, default=0, show_default=True, help="Training seed.")
+@click.option(
+    "--steps", type=int, default=None, help="Training steps (same as --set train.steps=N)."
+)
+@click.option(
+    "--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config value; repeatable."
+)
+@click.option(
+    "--results", type=click.Path(path_type=Path), default=DEFAULT_RESULTS, show_default=True
+)
+@click.option(
+    "--device",
+    default=None,
+    help="auto (default), cpu, cuda or cuda:N. Not part of the config hash.",
+)
+@click.option(
+    "--data-root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where datasets live (default $DABENCH_DATA).",
+)
+@click.option(
+    "--force", is_flag=True, help="Rerun even if this config and seed are already recorded."
+)
+def run(method, pair, seed, steps, sets, results, device, data_root, force) -> None:
+    """Train one method on one pair and record the result."""
+    from dabench import api
+    from dabench.config import build_config, parse_set
+
+    overrides = parse_set(sets)
+    if steps is not None:
+        overrides["train.steps"] = steps
+    if device is not None:
+        overrides["device"] = device
+    if data_root is not None:
+        overrides["data.root"] = str(data_root)
+    cfg = build_config(method, pair, seed, overrides=overrides)
+    with _progress() as progress:
+        rec, reused = api.run(
+            cfg,
+            results,
+            force=force,
+            progress=_progress_factory(progress, f"{method} {pair} s{seed}"),
+        )
+    console.print(_summary(rec, reused))
+    if rec["status"] != "ok":
+        sys.exit(1)
+
+
+# ------------------------------------------------------------ bench/sweep
+
+
+def _run_suite(suite_ref: str, results: Path, force: bool, sets: tuple[str, ...]) -> None:
+    from dabench import api
+    from dabench.config import parse_set
+
+    suite = api.load_suite(api.find_suite(suite_ref))
+    configs = api.suite_configs(suite, parse_set(sets))
+    api.ensure_results_dir(results, create=True)
+    console.print(f"[bold]{suite.name}[/bold]: {len(configs)} runs ({suite.description})")
+    failed = 0
+    with _progress() as progress:
+        overall = progress.add_task("suite", total=len(configs), info="")
+        for i, (_cfg, rec, reused) in enumerate(
+            api.sweep(
+                configs,
+                results,
+                force=force,
+                progress_factory=lambda c: _progress_factory(
+                    progress, f"{c.method} {c.pair} s{c.seed}"
+                ),
+            ),
+            start=1,
+        ):
+            progress.update(overall, completed=i)
+            failed += rec["status"] != "ok"
+            progress.console.print(f"[{i}/{len(configs)}] " + _summary(rec, reused))
+    if failed:
+        err_console.print(f"[red]{failed} run(s) failed or diverged; see their records[/red]")
+        sys.exit(1)
+
+
+_suite_options = [
+    click.option(
+        "--results", type=click.Path(path_type=Path), default=DEFAULT_RESULTS, show_default=True
+    ),
+    click.option("--force", is_flag=True, help="Rerun runs that are already recorded."),
+    click.option(
+        "--set",
+        "sets",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Override a config value for every run.",
+    ),
+]
+
+
+def _with_suite_options(f):
+    for opt in reversed(_suite_options):
+        f = opt(f)
+    return f
+
+
+@main.command()
+@click.argument("suite")
+@_with_suite_options
+def bench(suite: str, results: Path, force: bool, sets: tuple[str, ...]) -> None:
+    """Run a benchmark suite by name (benchmarks/NAME.yaml), skipping recorded runs."""
+    _run_suite(suite, results, force, sets)
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@_with_suite_options
+def sweep(file: Path, results: Path, force: bool, sets: tuple[str, ...]) -> None:
+    """Run every config of a suite YAML file, skipping recorded runs."""
+    if not file.exists():
+        raise UserError(f"suite file {file} does not exist")
+    _run_suite(str(file), results, force, sets)
+
+
+# ----------------------------------------------------------------- report
+
+
+@main.command()
+@click.option(
+    "--results", type=click.Path(path_type=Path), default=DEFAULT_RESULTS, show_default=True
+)
+@click.option("--metric", type=click.Choice(["acc", "f1"]), default="acc", show_default=True)
+@click.option(
+    "--selection",
+    default="source_val",
+    show_default=True,
+    help="Checkpoint-selection rule (see `dabench list selectors`).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["md", "csv"]),
+    default="md",
+    show_default=True,
+    help="Format of --out.",
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=None, help="Also write the leaderboard here."
+)
+def report(results: Path, metric: str, selection: str, fmt: str, out: Path | None) -> None:
+    """Print the leaderboard of every recorded run; also writes it (md and csv) into RESULTS."""
+    from dabench import api
+
+    lb, written = api.report(results, metric=metric, selection=selection, out=out, fmt=fmt)
+    from dabench.report.render import display_frame, title
+
+    frame = display_frame(lb).reset_index()
+    table = Table(*frame.columns, title=title(lb))
+    for row in frame.itertuples(index=False):
+        table.add_row(*[str(c) for c in row])
+    console.print(table)
+    for note in lb.notes:
+        console.print(f"[yellow]- {note}[/yellow]")
+    console.print(f"[dim]written: {', '.join(str(p) for p in written)}[/dim]")
+
+
+if __name__ == "__main__":
+    main()

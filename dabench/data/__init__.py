@@ -1,0 +1,16 @@
+"""Data: importing this package registers every pair."""
+
+from dabench.data import digits  # noqa: F401  (registers pairs)
+from dabench.data.base import Batch, TensorImageDataset
+from dabench.data.pairs import PAIRS, DataContext, Domain, Pair, PairSplits, make_splits
+
+__all__ = [
+    "PAIRS",
+    "Batch",
+    "DataContext",
+    "Domain",
+    "Pair",
+    "PairSplits",
+    "TensorImageDataset",
+    "make_splits",
+]

@@ -1,0 +1,124 @@
+"""Domains, source->target pairs and their seeded, method-independent splits."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+from torch.utils.data import Dataset, Subset
+
+from dabench.data.base import TensorImageDataset, dataset_targets
+from dabench.registry import Registry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DataContext:
+    """Where data lives and whether it may be fetched."""
+
+    root: Path
+    download: bool = False
+
+    @staticmethod
+    def default(root: str | Path | None = None, download: bool = False) -> DataContext:
+        if root is None:
+            root = os.environ.get("DABENCH_DATA") or Path.home() / ".cache" / "dabench"
+        return DataContext(Path(root).expanduser(), download)
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One labelled image collection; ``load`` returns the whole of it."""
+
+    name: str
+    description: str
+    load: Callable[[DataContext], Dataset]
+    offline: bool = True  # ships with an installed package; needs no download
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A registered source -> target transfer task.
+
+    ``version`` is bumped whenever splits or preprocessing change, so records
+    made under an older definition are never silently mixed with new ones.
+    """
+
+    name: str
+    source: Domain
+    target: Domain
+    classes: tuple[str, ...]
+    input_shape: tuple[int, int, int]
+    description: str
+    version: int = 1
+    default_backbone: str = "dann_digits"
+    source_val_frac: float = 0.2
+    # Target: unlabeled train pool / labelled val (only for `oracle` and
+    # few-shot) / test (final metrics only).
+    target_fracs: tuple[float, float, float] = (0.5, 0.15, 0.35)
+    tags: tuple[str, ...] = field(default=())
+
+
+PAIRS: Registry[Pair] = Registry("pair")
+
+
+@dataclass
+class PairSplits:
+    source_train: Dataset
+    source_val: Dataset
+    target_train: Dataset
+    target_val: Dataset
+    target_test: Dataset
+
+    def sizes(self) -> dict[str, int]:
+        return {k: len(v) for k, v in vars(self).items()}  # type: ignore[arg-type]
+
+
+def _stratified(
+    labels: np.ndarray, test_size: float, seed: int, idx: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.arange(len(labels)) if idx is None else idx
+    a, b = train_test_split(idx, test_size=test_size, random_state=seed, stratify=labels[idx])
+    return np.sort(a), np.sort(b)
+
+
+def _subset(ds: Dataset, idx: np.ndarray) -> Dataset:
+    if isinstance(ds, TensorImageDataset):
+        return ds.subset(torch.from_numpy(idx))
+    sub = Subset(ds, idx.tolist())
+    sub.targets = dataset_targets(ds)[torch.from_numpy(idx)]  # type: ignore[attr-defined]
+    return sub
+
+
+@lru_cache(maxsize=8)
+def _load_domain(domain: Domain, ctx: DataContext) -> Dataset:
+    log.info("loading domain %s", domain.name)
+    return domain.load(ctx)
+
+
+def make_splits(pair: Pair, ctx: DataContext, split_seed: int = 0) -> PairSplits:
+    """Split both domains, stratified by class, seeded only by the pair and
+    ``split_seed``: every method and every training seed sees the same splits."""
+    src = _load_domain(pair.source, ctx)
+    tgt = _load_domain(pair.target, ctx)
+    ys = dataset_targets(src).numpy()
+    yt = dataset_targets(tgt).numpy()
+    s_train, s_val = _stratified(ys, pair.source_val_frac, split_seed)
+    f_train, f_val, f_test = pair.target_fracs
+    t_rest, t_test = _stratified(yt, f_test, split_seed + 1)
+    t_train, t_val = _stratified(yt, f_val / (f_train + f_val), split_seed + 2, t_rest)
+    return PairSplits(
+        source_train=_subset(src, s_train),
+        source_val=_subset(src, s_val),
+        target_train=_subset(tgt, t_train),
+        target_val=_subset(tgt, t_val),
+        target_test=_subset(tgt, t_test),
+    )

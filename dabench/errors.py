@@ -1,0 +1,14 @@
+"""User-facing errors.
+
+A :class:`UserError` is a problem with what the user asked for (an unknown name,
+a bad value, missing data). The CLI prints its message on one line and exits
+with code 2; anything else is a bug and may show a traceback.
+"""
+
+
+class UserError(Exception):
+    """Bad input from the user: reported as one line, exit code 2."""
+
+
+class DataMissingError(UserError):
+    """A dataset the run needs is not on disk (and could not be fetched)."""

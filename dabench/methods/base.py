@@ -1,0 +1,104 @@
+"""The method interface every adaptation method implements.
+
+The trainer owns the optimizer, schedule, budget, evaluation and selection; a
+method only says how to turn a source batch (and, if it may see one, a target
+batch) into a loss. That keeps every method under the same conditions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from dabench.data.base import Batch
+from dabench.models.backbones import Backbone
+from dabench.models.heads import mlp_head
+from dabench.registry import Registry
+
+
+class TargetAccess(str, Enum):
+    """What target data a method may see during training."""
+
+    NONE = "none"
+    UNLABELED = "unlabeled"
+    FEW_SHOT = "few_shot"
+
+
+@dataclass(frozen=True)
+class HParam:
+    """A method hyperparameter: default (its type is the parameter's type) and range."""
+
+    default: Any
+    doc: str
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+
+class Method(nn.Module):
+    """Base class: a backbone, a classifier head, and a loss.
+
+    Subclasses set the class attributes below, may add modules in ``__init__``
+    and implement :meth:`loss`. ``step``/``total_steps`` make every schedule a
+    pure function of training progress.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    paper: ClassVar[str] = ""
+    target_access: ClassVar[TargetAccess] = TargetAccess.NONE
+    hparams: ClassVar[dict[str, HParam]] = {}
+
+    def __init__(
+        self, backbone: Backbone, num_classes: int, hp: dict[str, Any], total_steps: int
+    ) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.classifier = mlp_head(backbone.out_features, backbone.head_hidden, num_classes)
+        self.num_classes = num_classes
+        self.hp = dict(hp)
+        self.total_steps = max(int(total_steps), 1)
+
+    def progress(self, step: int) -> float:
+        return min(step / self.total_steps, 1.0)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features and logits."""
+        f = self.backbone(x)
+        return f, self.classifier(f)
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """Class logits ``(n, C)``."""
+        return self.forward(x)[1]
+
+    def loss(
+        self, src: Batch, tgt: Batch | None, step: int
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        raise NotImplementedError
+
+    def param_groups(self) -> list[dict[str, Any]]:
+        """Parameter groups with an lr multiplier: pretrained backbones move slower."""
+        backbone = list(self.backbone.parameters())
+        ids = {id(p) for p in backbone}
+        rest = [p for p in self.parameters() if id(p) not in ids]
+        groups = [{"params": backbone, "lr_mult": self.backbone.lr_mult}]
+        if rest:
+            groups.append({"params": rest, "lr_mult": 1.0})
+        return groups
+
+
+METHODS: Registry[type[Method]] = Registry("method")
+
+
+def register(cls: type[Method]) -> type[Method]:
+    """Class decorator: register a method under its ``name``."""
+    for attr in ("name", "description"):
+        if not getattr(cls, attr, None):
+            raise ValueError(f"method class {cls.__name__} must set `{attr}`")
+    METHODS.add(cls.name, cls)
+    return cls

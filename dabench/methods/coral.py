@@ -1,0 +1,46 @@
+"""Deep CORAL: Sun & Saenko, "Deep CORAL: Correlation Alignment for Deep
+Domain Adaptation", ECCV 2016 Workshops (TASK-CV).
+
+Objective (Eq. 4):  l = l_CLASS + lambda * l_CORAL, with
+l_CORAL = ||C_S - C_T||_F^2 / (4 d^2) between source and target batch
+covariances of one layer's activations.
+
+The paper aligns the last classification layer (fc8, the logits) and picks
+``lambda`` so that the two losses are of similar size at the end of training.
+``layer`` chooses ``logits`` (the paper) or ``features`` (the backbone output,
+as in many re-implementations); ``weight`` is lambda.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from dabench.data.base import Batch
+from dabench.losses import coral_loss
+from dabench.methods.base import HParam, Method, TargetAccess, register
+
+
+@register
+class DeepCORAL(Method):
+    name = "coral"
+    description = "Deep CORAL: align second-order statistics of source and target"
+    paper = "Sun & Saenko, ECCV-W 2016"
+    target_access = TargetAccess.UNLABELED
+    hparams = {
+        "weight": HParam(1.0, "lambda, the weight of the CORAL loss", low=0.0),
+        "layer": HParam("logits", "which activations to align", choices=("logits", "features")),
+    }
+
+    def loss(
+        self, src: Batch, tgt: Batch | None, step: int
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        assert tgt is not None, "coral needs unlabeled target batches"
+        f = self.backbone(torch.cat([src.x, tgt.x]))
+        logits = self.classifier(f)
+        n = len(src)
+        ce = F.cross_entropy(logits[:n], src.y)
+        a = logits if self.hp["layer"] == "logits" else f
+        c = coral_loss(a[:n], a[n:])
+        total = ce + float(self.hp["weight"]) * c
+        return total, {"cls": float(ce.detach()), "coral": float(c.detach())}

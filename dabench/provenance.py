@@ -1,0 +1,66 @@
+"""Where a result came from: code version, environment, hardware."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import dabench
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+@lru_cache(maxsize=1)
+def _static() -> dict[str, Any]:
+    sha = _git("rev-parse", "HEAD")
+    # Dirty = tracked source changed; results/ is output, not code.
+    status = (
+        _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results")
+        if sha
+        else None
+    )
+    import pytorch_adapt
+
+    return {
+        "dabench_version": dabench.__version__,
+        "git_sha": sha,
+        "git_dirty": None if status is None else bool(status),
+        "torch": torch.__version__,
+        "pytorch_adapt": pytorch_adapt.__version__,
+        "cuda": torch.version.cuda,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "argv": " ".join(sys.argv[1:]) or None,
+    }
+
+
+def provenance(device: torch.device) -> dict[str, Any]:
+    info = dict(_static())
+    info["device"] = str(device)
+    info["device_name"] = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else platform.processor() or "cpu"
+    )
+    info["torch_threads"] = torch.get_num_threads()
+    return info

@@ -1,0 +1,231 @@
+"""The one training loop every method shares.
+
+Same optimizer (SGD with momentum, weight decay), same learning-rate schedule,
+same step budget, same evaluation cadence and same selection rules for every
+method on a pair: fairness by construction.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.metrics import f1_score
+from torch.utils.data import Dataset
+
+from dabench.config import RunConfig
+from dabench.data.base import infinite_batches, ordered_batches
+from dabench.data.pairs import PairSplits
+from dabench.methods.base import Method, TargetAccess
+from dabench.selection import SELECTORS, Evaluation
+
+log = logging.getLogger(__name__)
+
+EVAL_BATCH = 512
+
+
+class DivergedError(RuntimeError):
+    """The loss became NaN or infinite."""
+
+
+def resolve_device(name: str) -> torch.device:
+    from dabench.errors import UserError
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise UserError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise UserError(
+            f"device {name!r} requested but CUDA is not available here; use --device cpu or auto"
+        )
+    if dev.type not in ("cpu", "cuda"):
+        raise UserError(f"unsupported device {name!r}; use auto, cpu, cuda or cuda:N")
+    return dev
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    # Deterministic kernels where they exist; warn (not fail) on CUDA ops without one.
+    torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def lr_factor(schedule: str, progress: float) -> float:
+    """Multiplier of the base lr at training progress ``p`` in [0, 1]."""
+    if schedule == "anneal":  # Ganin et al. 2016: mu_0 / (1 + 10 p)^0.75
+        return (1.0 + 10.0 * progress) ** -0.75
+    if schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+    return 1.0
+
+
+@dataclass
+class ScoredMetrics:
+    acc: float
+    f1: float
+    logits: torch.Tensor
+    labels: torch.Tensor
+
+
+@torch.no_grad()
+def evaluate(method: Method, ds: Dataset, device: torch.device, num_classes: int) -> ScoredMetrics:
+    """Accuracy and macro-F1 (over all classes of the pair) on a labelled split."""
+    was_training = method.training
+    method.eval()
+    logits, labels = [], []
+    for b in ordered_batches(ds, EVAL_BATCH):
+        logits.append(method.predict(b.x.to(device)).float().cpu())
+        labels.append(b.y)
+    method.train(was_training)
+    lg = torch.cat(logits)
+    y = torch.cat(labels)
+    pred = lg.argmax(1)
+    acc = float((pred == y).float().mean())
+    f1 = float(
+        f1_score(
+            y.numpy(),
+            pred.numpy(),
+            average="macro",
+            labels=list(range(num_classes)),
+            zero_division=0,
+        )
+    )
+    return ScoredMetrics(acc, f1, lg, y)
+
+
+@dataclass
+class SelectionResult:
+    step: int
+    score: float
+    source_val_acc: float
+    target_test_acc: float = float("nan")
+    target_test_f1: float = float("nan")
+
+
+@dataclass
+class TrainResult:
+    selections: dict[str, SelectionResult]
+    curve: list[dict[str, Any]]
+    steps_run: int
+    train_seconds: float
+    eval_seconds: float
+    final_parts: dict[str, float] = field(default_factory=dict)
+
+
+ProgressFn = Callable[[int, int, dict[str, float]], None]
+
+
+def train(
+    method: Method,
+    splits: PairSplits,
+    cfg: RunConfig,
+    device: torch.device,
+    progress: ProgressFn | None = None,
+) -> TrainResult:
+    """Train ``method`` for ``cfg.train.steps`` steps and select checkpoints.
+
+    Target test labels are read exactly once per selection rule, after
+    training, to score the checkpoint that rule chose.
+    """
+    tc = cfg.train
+    num_classes = method.num_classes
+    # channels_last is ~35% faster for these convs on CPU (oneDNN) and helps
+    # tensor cores on GPU; it changes memory layout only, not results' meaning.
+    method.to(device, memory_format=torch.channels_last)
+    pin = device.type == "cuda"
+    gen_s = torch.Generator().manual_seed(cfg.seed * 1_000_003 + 1)
+    gen_t = torch.Generator().manual_seed(cfg.seed * 1_000_003 + 2)
+    src_iter = infinite_batches(
+        splits.source_train, tc.batch_size, gen_s, labelled=True, pin_memory=pin
+    )
+    access = method.target_access
+    tgt_iter = None
+    if access != TargetAccess.NONE:
+        tgt_iter = infinite_batches(
+            splits.target_train,
+            tc.batch_size,
+            gen_t,
+            labelled=access == TargetAccess.FEW_SHOT,
+            pin_memory=pin,
+        )
+
+    groups = method.param_groups()
+    for g in groups:
+        g["lr"] = tc.lr * g["lr_mult"]
+    opt = torch.optim.SGD(groups, lr=tc.lr, momentum=tc.momentum, weight_decay=tc.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: lr_factor(tc.lr_schedule, s / tc.steps)
+    )
+
+    selectors = [SELECTORS.get(n) for n in SELECTORS.names()]
+    best: dict[str, tuple[SelectionResult, dict[str, torch.Tensor]]] = {}
+    curve: list[dict[str, Any]] = []
+    eval_seconds = 0.0
+    t0 = time.perf_counter()
+    parts: dict[str, float] = {}
+
+    def do_eval(step: int) -> None:
+        nonlocal eval_seconds
+        te = time.perf_counter()
+        sv = evaluate(method, splits.source_val, device, num_classes)
+        tv = evaluate(method, splits.target_val, device, num_classes)
+        ev = Evaluation(step, sv.acc, sv.f1, tv.logits, tv.acc, tv.f1)
+        row: dict[str, Any] = {
+            "step": step,
+            "source_val_acc": sv.acc,
+            "target_val_acc_oracle": tv.acc,
+            **parts,
+        }
+        state = None
+        for sel in selectors:
+            score = sel.score(ev)
+            row[f"score_{sel.name}"] = score
+            prev = best.get(sel.name)
+            # ">=" keeps the latest checkpoint on ties, i.e. the most trained one.
+            if prev is None or score >= prev[0].score:
+                if state is None:
+                    state = copy.deepcopy(method.state_dict())
+                best[sel.name] = (SelectionResult(step, score, sv.acc), state)
+        curve.append(row)
+        eval_seconds += time.perf_counter() - te
+
+    method.train()
+    step = 0
+    for step in range(1, tc.steps + 1):
+        src = next(src_iter).to(device)
+        tgt = next(tgt_iter).to(device) if tgt_iter is not None else None
+        total, parts = method.loss(src, tgt, step)
+        if not torch.isfinite(total):
+            raise DivergedError(f"loss became {float(total)} at step {step}")
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
+        sched.step()
+        parts = {"loss": float(total.detach()), **parts}
+        if step % tc.eval_every == 0 or step == tc.steps:
+            do_eval(step)
+        if progress is not None:
+            progress(step, tc.steps, parts)
+
+    final_state = copy.deepcopy(method.state_dict())
+    selections: dict[str, SelectionResult] = {}
+    for name, (res, state) in best.items():
+        method.load_state_dict(state)
+        m = evaluate(method, splits.target_test, device, num_classes)
+        res.target_test_acc, res.target_test_f1 = m.acc, m.f1
+        selections[name] = res
+    method.load_state_dict(final_state)
+    total_s = time.perf_counter() - t0
+    return TrainResult(selections, curve, step, total_s - eval_seconds, eval_seconds, parts)
