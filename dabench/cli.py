@@ -70,7 +70,7 @@ def list_cmd(what: str) -> None:
 
 
 def _progress_factory(progress: Progress, label: str):
-    task = progress.add_task(label, total=None)
+    task = progress.add_task(label, total=None, info="")
 
     def update(step: int, total: int, parts: dict[str, float]) -> None:
         loss = parts.get("loss")

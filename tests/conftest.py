@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+
+import dabench.data  # noqa: E402,F401  (registers pairs)
+import dabench.methods  # noqa: E402,F401  (registers methods)
+from dabench.data.base import TensorImageDataset  # noqa: E402
+from dabench.data.pairs import PairSplits  # noqa: E402
+
+
+def pytest_collection_modifyitems(config, items):
+    if not torch.cuda.is_available():
+        skip = pytest.mark.skip(reason="needs CUDA")
+        for item in items:
+            if "gpu" in item.keywords:
+                item.add_marker(skip)
+
+
+def _random_domain(n: int, shape: tuple[int, int, int], num_classes: int, seed: int) -> TensorImageDataset:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.rand(n, *shape, generator=g)
+    y = torch.arange(n) % num_classes
+    return TensorImageDataset(x, y, [str(i) for i in range(num_classes)])
+
+
+@pytest.fixture
+def tiny_splits() -> PairSplits:
+    """Random-tensor splits: enough to exercise the trainer in milliseconds."""
+    shape = (1, 28, 28)
+    return PairSplits(
+        source_train=_random_domain(32, shape, 10, 0),
+        source_val=_random_domain(20, shape, 10, 1),
+        target_train=_random_domain(32, shape, 10, 2),
+        target_val=_random_domain(20, shape, 10, 3),
+        target_test=_random_domain(20, shape, 10, 4),
+    )
+
+
+@pytest.fixture
+def results_dir(tmp_path):
+    d = tmp_path / "results"
+    d.mkdir()
+    return d

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import pytest
+
+from dabench.config import build_config, config_hash, parse_set
+from dabench.errors import UserError
+
+
+def test_defaults_and_overrides():
+    cfg = build_config("dann", "mnist2digits", 3, overrides=parse_set(["train.lr=0.02", "hparams.weight=0.5", "train.steps=10"]))
+    assert cfg.seed == 3
+    assert cfg.train.lr == 0.02 and isinstance(cfg.train.lr, float)
+    assert cfg.train.steps == 10 and isinstance(cfg.train.steps, int)
+    assert cfg.hparams["weight"] == 0.5
+    assert cfg.hparams["gamma"] == 10.0  # filled from the method's defaults
+    assert cfg.backbone == "dann_digits"  # the pair's default
+
+
+def test_suite_overrides_then_cli_overrides():
+    cfg = build_config("coral", "digits2mnist", suite_overrides={"train": {"steps": 50, "lr": 0.1}}, overrides={"train.steps": "7"})
+    assert cfg.train.steps == 7 and cfg.train.lr == 0.1
+
+
+@pytest.mark.parametrize(
+    "item,match",
+    [
+        ("train.nope=1", "unknown config key 'train.nope'"),
+        ("nope=1", "unknown config key 'nope'"),
+        ("train.steps=abc", "train.steps must be int"),
+        ("train.steps=1.5", "train.steps must be int"),
+        ("train.steps=0", "train.steps must be >= 1"),
+        ("train.lr=-0.1", "train.lr must be > 0"),
+        ("train.lr=0", "train.lr must be > 0"),
+        ("train.momentum=1.5", "train.momentum must be <= 0.999"),
+        ("train.selection=best", "unknown selector 'best'"),
+        ("train.lr_schedule=step", "train.lr_schedule must be one of"),
+        ("hparams.weight=-1", "hparams.weight must be >= 0"),
+        ("hparams.wieght=1", "has no hyperparameter 'wieght'"),
+        ("backbone=resnet9000", "unknown backbone"),
+        ("trainsteps", "--set expects key=value"),
+    ],
+)
+def test_bad_values_are_user_errors(item, match):
+    with pytest.raises(UserError, match=match):
+        build_config("dann", "mnist2digits", overrides=parse_set([item]))
+
+
+def test_hash_covers_result_not_environment():
+    a = build_config("coral", "mnist2digits", 0)
+    b = build_config("coral", "mnist2digits", 0, overrides={"device": "cpu", "data.root": "/elsewhere"})
+    c = build_config("coral", "mnist2digits", 0, overrides={"hparams.weight": 2.0})
+    d = build_config("coral", "mnist2digits", 1)
+    assert config_hash(a, 1) == config_hash(b, 1)
+    assert len({config_hash(a, 1), config_hash(c, 1), config_hash(d, 1), config_hash(a, 2)}) == 4

@@ -1,0 +1,55 @@
+"""A contract every registered method must honour."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import pytest
+import torch
+
+from dabench.config import build_config
+from dabench.methods import METHODS, TargetAccess
+from dabench.models import build_backbone
+from dabench.train import train
+
+
+def build(name: str, steps: int = 3):
+    cfg = build_config(name, "mnist2digits", overrides={"train.steps": steps, "train.eval_every": 1, "train.batch_size": 8})
+    torch.manual_seed(0)
+    backbone = build_backbone(cfg.backbone, (1, 28, 28))
+    return cfg, METHODS.get(name)(backbone, 10, cfg.hparams, cfg.train.steps)
+
+
+@pytest.mark.parametrize("name", METHODS.names())
+def test_method_contract(name, tiny_splits):
+    cls = METHODS.get(name)
+    assert cls.description and cls.paper, "methods document what they are and where they come from"
+    assert sys.modules[cls.__module__].__doc__, "each method file opens with its paper docstring"
+    cfg, method = build(name)
+    seen = []
+    real_loss = method.loss
+
+    def spy(src, tgt, step):
+        assert src.y is not None, "source batches carry labels"
+        if cls.target_access == TargetAccess.NONE:
+            assert tgt is None, f"{name} declares no target access but got a target batch"
+        elif cls.target_access == TargetAccess.UNLABELED:
+            assert tgt is not None and tgt.y is None, f"{name} must never see target labels"
+        seen.append(step)
+        total, parts = real_loss(src, tgt, step)
+        assert total.ndim == 0 and math.isfinite(total.item())
+        assert all(isinstance(v, float) and math.isfinite(v) for v in parts.values())
+        return total, parts
+
+    method.loss = spy
+    before = [p.detach().clone() for p in method.parameters()]
+    result = train(method, tiny_splits, cfg, torch.device("cpu"))
+    assert seen == [1, 2, 3]
+    assert result.steps_run == 3
+    assert any(not torch.equal(a, b) for a, b in zip(before, method.parameters())), "parameters must move"
+    logits = method.predict(torch.rand(5, 1, 28, 28))
+    assert logits.shape == (5, 10) and torch.isfinite(logits).all()
+    assert set(result.selections) >= {"source_val", "oracle", "last"}
+    for sel in result.selections.values():
+        assert 0.0 <= sel.target_test_acc <= 1.0
