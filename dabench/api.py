@@ -106,8 +106,8 @@ def run(
     }
     t0 = time.perf_counter()
     seed_everything(cfg.seed)
-    backbone = build_backbone(cfg.backbone, pair.input_shape)
-    method = method_cls(backbone, len(pair.classes), cfg.hparams, cfg.train.steps)
+    backbone = build_backbone(cfg.backbone, pair.input_shape, pretrained=cfg.backbone_pretrained)
+    method = method_cls(backbone, len(pair.classes), cfg.hparams, cfg.train.steps, pair=pair)
     try:
         result = train(method, splits, cfg, device, progress=progress)
     except DivergedError as e:

@@ -68,6 +68,13 @@ def list_cmd(what: str) -> None:
 
 # -------------------------------------------------------------------- run
 
+_root_option = click.option(
+    "--data-root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where datasets live (default $DABENCH_DATA, else ~/.cache/dabench).",
+)
+
 
 def _progress_factory(progress: Progress, label: str):
     task = progress.add_task(label, total=None, info="")
@@ -93,6 +100,10 @@ def _progress() -> Progress:
     )
 
 
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.2f}%"
+
+
 def _summary(rec: dict, reused: bool) -> str:
     if rec["status"] != "ok":
         return f"[red]{rec['run_id']}: {rec['status']}[/red] ({rec.get('error')})"
@@ -101,8 +112,8 @@ def _summary(rec: dict, reused: bool) -> str:
     tag = " [dim](recorded earlier; --force to rerun)[/dim]" if reused else ""
     return (
         f"{rec['method']} on {rec['pair']} seed {rec['seed']}: "
-        f"target acc [bold]{100 * m['target_test_acc']:.2f}%[/bold], macro-F1 {100 * m['target_test_f1']:.2f}% "
-        f"(selected by {sel['rule']} at step {sel['step']}; source val acc {100 * m['source_val_acc']:.2f}%){tag}"
+        f"target acc [bold]{_pct(m['target_test_acc'])}[/bold], macro-F1 {_pct(m['target_test_f1'])} "
+        f"(selected by {sel['rule']} at step {sel['step']}; source val acc {_pct(m['source_val_acc'])}){tag}"
     )
 
 
@@ -124,16 +135,14 @@ def _summary(rec: dict, reused: bool) -> str:
     default=None,
     help="auto (default), cpu, cuda or cuda:N. Not part of the config hash.",
 )
+@_root_option
 @click.option(
-    "--data-root",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Where datasets live (default $DABENCH_DATA).",
+    "--download", is_flag=True, help="Fetch missing datasets that have a public download."
 )
 @click.option(
     "--force", is_flag=True, help="Rerun even if this config and seed are already recorded."
 )
-def run(method, pair, seed, steps, sets, results, device, data_root, force) -> None:
+def run(method, pair, seed, steps, sets, results, device, data_root, download, force) -> None:
     """Train one method on one pair and record the result."""
     from dabench import api
     from dabench.config import build_config, parse_set
@@ -145,6 +154,8 @@ def run(method, pair, seed, steps, sets, results, device, data_root, force) -> N
         overrides["device"] = device
     if data_root is not None:
         overrides["data.root"] = str(data_root)
+    if download:
+        overrides["data.download"] = True
     cfg = build_config(method, pair, seed, overrides=overrides)
     with _progress() as progress:
         rec, reused = api.run(
@@ -228,6 +239,59 @@ def sweep(file: Path, results: Path, force: bool, sets: tuple[str, ...]) -> None
     if not file.exists():
         raise UserError(f"suite file {file} does not exist")
     _run_suite(str(file), results, force, sets)
+
+
+# ------------------------------------------------------------------- data
+
+
+@main.group(cls=Group)
+def data() -> None:
+    """Which datasets are on disk; fetch or build the ones that can be."""
+
+
+@data.command("status")
+@_root_option
+def data_status(data_root: Path | None) -> None:
+    """Every pair: is its data available, how big, where."""
+    from dabench.data.pairs import DataContext
+    from dabench.data.status import human_size, pair_status
+
+    ctx = DataContext.default(data_root)
+    table = Table("pair", "source", "target", "size", "paths", title=f"data under {ctx.root}")
+
+    def cell(s) -> str:
+        colour = "green" if s.available else "red"
+        return f"[{colour}]{s.how}[/{colour}]"
+
+    for name, src, tgt in pair_status(ctx):
+        size = (
+            sum(s.size_bytes or 0 for s in (src, tgt))
+            if (src.size_bytes or tgt.size_bytes)
+            else None
+        )
+        paths = (
+            ", ".join(dict.fromkeys(str(p) for p in src.paths + tgt.paths))
+            or "(inside installed packages)"
+        )
+        table.add_row(
+            name, cell(src), cell(tgt), human_size(size, src.size_exact and tgt.size_exact), paths
+        )
+    console.print(table)
+
+
+@data.command("prepare")
+@click.argument("pair")
+@_root_option
+def data_prepare(pair: str, data_root: Path | None) -> None:
+    """Download (checksum-verified) or build the data PAIR needs."""
+    from dabench.data.pairs import DataContext
+    from dabench.data.status import human_size, prepare
+
+    ctx = DataContext.default(data_root, download=True)
+    src, tgt = prepare(pair, ctx)
+    for s in (src, tgt):
+        console.print(f"{s.domain}: {s.how}, {human_size(s.size_bytes, s.size_exact)}")
+    console.print(f"[green]{pair} is ready[/green]")
 
 
 # ----------------------------------------------------------------- report

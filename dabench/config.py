@@ -52,6 +52,7 @@ class RunConfig:
     pair: str
     seed: int = 0
     backbone: str = ""  # empty: the pair's default backbone
+    backbone_pretrained: bool = True  # for backbones that have pretrained weights
     train: TrainConfig = field(default_factory=TrainConfig)
     data: DataConfig = field(default_factory=DataConfig)
     hparams: dict[str, Any] = field(default_factory=dict)
@@ -133,7 +134,7 @@ def apply_overrides(cfg: RunConfig, overrides: dict[str, Any], origin: str = "--
         if parts[0] == "hparams" and len(parts) == 2:
             cfg.hparams[parts[1]] = raw  # checked against the method in resolve()
             continue
-        if len(parts) == 1 and parts[0] in ("seed", "backbone", "device"):
+        if len(parts) == 1 and parts[0] in ("seed", "backbone", "backbone_pretrained", "device"):
             setattr(cfg, parts[0], _coerce(key, raw, getattr(cfg, parts[0])))
             continue
         if len(parts) == 2 and parts[0] in ("train", "data"):
@@ -151,7 +152,7 @@ def apply_overrides(cfg: RunConfig, overrides: dict[str, Any], origin: str = "--
 
 
 def settable_keys() -> list[str]:
-    keys = ["seed", "backbone", "device"]
+    keys = ["seed", "backbone", "backbone_pretrained", "device"]
     keys += [f"train.{f.name}" for f in dataclasses.fields(TrainConfig)]
     keys += [f"data.{f.name}" for f in dataclasses.fields(DataConfig)]
     return keys + ["hparams.<name>"]
@@ -224,6 +225,10 @@ def resolve(cfg: RunConfig) -> RunConfig:
     from dabench.selection import SELECTORS
 
     method_cls = METHODS.get(cfg.method)
+    if cfg.pair.endswith((".yaml", ".yml")):
+        from dabench.data.user_pairs import register_user_pair
+
+        cfg.pair = register_user_pair(Path(cfg.pair))
     pair = PAIRS.get(cfg.pair)
     if not cfg.backbone:
         cfg.backbone = pair.default_backbone

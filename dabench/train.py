@@ -127,6 +127,27 @@ class TrainResult:
 ProgressFn = Callable[[int, int, dict[str, float]], None]
 
 
+def _fit_without_sgd(method: Method, splits: PairSplits, device: torch.device) -> TrainResult:
+    """Heads fitted without SGD have one checkpoint, so every selection rule
+    picks it; it is scored on the target test split once."""
+    t0 = time.perf_counter()
+    method.to(device)
+    method.eval()
+    support = splits.target_val if method.target_access == TargetAccess.FEW_SHOT else None
+    method.fit(support)
+    fit_s = time.perf_counter() - t0
+    m = evaluate(method, splits.target_test, device, method.num_classes)
+    sv = (
+        evaluate(method, splits.source_val, device, method.num_classes).acc
+        if len(splits.source_val)
+        else float("nan")
+    )
+    selections = {
+        name: SelectionResult(0, float("nan"), sv, m.acc, m.f1) for name in SELECTORS.names()
+    }
+    return TrainResult(selections, [], 0, fit_s, time.perf_counter() - t0 - fit_s, {})
+
+
 def train(
     method: Method,
     splits: PairSplits,
@@ -141,6 +162,8 @@ def train(
     """
     tc = cfg.train
     num_classes = method.num_classes
+    if not method.trainable:
+        return _fit_without_sgd(method, splits, device)
     # channels_last is ~35% faster for these convs on CPU (oneDNN) and helps
     # tensor cores on GPU; it changes memory layout only, not results' meaning.
     method.to(device, memory_format=torch.channels_last)
@@ -208,7 +231,7 @@ def train(
         tgt = next(tgt_iter).to(device) if tgt_iter is not None else None
         total, parts = method.loss(src, tgt, step)
         if not torch.isfinite(total):
-            raise DivergedError(f"loss became {float(total)} at step {step}")
+            raise DivergedError(f"loss became {total.item()} at step {step}")
         opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()

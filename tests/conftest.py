@@ -21,7 +21,9 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
-def _random_domain(n: int, shape: tuple[int, int, int], num_classes: int, seed: int) -> TensorImageDataset:
+def _random_domain(
+    n: int, shape: tuple[int, int, int], num_classes: int, seed: int
+) -> TensorImageDataset:
     g = torch.Generator().manual_seed(seed)
     x = torch.rand(n, *shape, generator=g)
     y = torch.arange(n) % num_classes

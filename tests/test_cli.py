@@ -17,7 +17,10 @@ def recorded(tmp_path_factory):
     """One real (tiny) run recorded under a fresh results dir."""
     results = tmp_path_factory.mktemp("cli") / "results"
     results.mkdir()
-    r = CliRunner().invoke(main, ["run", "--method", "coral", "--pair", "mnist2digits", "--results", str(results), *FAST])
+    r = CliRunner().invoke(
+        main,
+        ["run", "--method", "coral", "--pair", "mnist2digits", "--results", str(results), *FAST],
+    )
     assert r.exit_code == 0, r.output
     return results, r
 
@@ -50,24 +53,47 @@ def test_run_prints_metrics_and_writes_a_full_record(recorded):
 def test_rerun_reuses_record_unless_forced(recorded):
     results, _ = recorded
     before = snapshot(results)
-    r = CliRunner().invoke(main, ["run", "-m", "coral", "-p", "mnist2digits", "--results", str(results), *FAST])
+    r = CliRunner().invoke(
+        main, ["run", "-m", "coral", "-p", "mnist2digits", "--results", str(results), *FAST]
+    )
     assert r.exit_code == 0 and "recorded earlier" in r.output
     assert snapshot(results) == before
-    r = CliRunner().invoke(main, ["run", "-m", "coral", "-p", "mnist2digits", "--results", str(results), "--force", *FAST])
+    r = CliRunner().invoke(
+        main,
+        ["run", "-m", "coral", "-p", "mnist2digits", "--results", str(results), "--force", *FAST],
+    )
     assert r.exit_code == 0 and "recorded earlier" not in r.output
     after = snapshot(results)
     assert list(after) == list(before)
-    assert json.loads(next(iter(after.values())))["created"] >= json.loads(next(iter(before.values())))["created"]
+    assert (
+        json.loads(next(iter(after.values())))["created"]
+        >= json.loads(next(iter(before.values())))["created"]
+    )
 
 
 BAD = [
     (["run", "-m", "corla", "-p", "mnist2digits"], "unknown method 'corla'; did you mean 'coral'"),
-    (["run", "-m", "coral", "-p", "mnist2digts"], "unknown pair 'mnist2digts'; did you mean 'mnist2digits'"),
-    (["run", "-m", "coral", "-p", "mnist2digits", "--set", "train.lrr=0.1"], "unknown config key 'train.lrr'"),
-    (["run", "-m", "coral", "-p", "mnist2digits", "--set", "train.lr=fast"], "train.lr must be float"),
-    (["run", "-m", "coral", "-p", "mnist2digits", "--set", "train.lr=-0.01"], "train.lr must be > 0"),
+    (
+        ["run", "-m", "coral", "-p", "mnist2digts"],
+        "unknown pair 'mnist2digts'; did you mean 'mnist2digits'",
+    ),
+    (
+        ["run", "-m", "coral", "-p", "mnist2digits", "--set", "train.lrr=0.1"],
+        "unknown config key 'train.lrr'",
+    ),
+    (
+        ["run", "-m", "coral", "-p", "mnist2digits", "--set", "train.lr=fast"],
+        "train.lr must be float",
+    ),
+    (
+        ["run", "-m", "coral", "-p", "mnist2digits", "--set", "train.lr=-0.01"],
+        "train.lr must be > 0",
+    ),
     (["run", "-m", "coral", "-p", "mnist2digits", "--steps", "0"], "train.steps must be >= 1"),
-    (["run", "-m", "coral", "-p", "mnist2digits", "--set", "hparams.layer=fc9"], "hparams.layer must be one of"),
+    (
+        ["run", "-m", "coral", "-p", "mnist2digits", "--set", "hparams.layer=fc9"],
+        "hparams.layer must be one of",
+    ),
     (["run", "-m", "coral", "-p", "mnist2digits", "--device", "tpu"], "device"),
     (["bench", "no_such_suite"], "no benchmark suite 'no_such_suite'"),
     (["report", "--selection", "best"], "unknown selector 'best'"),
@@ -96,18 +122,27 @@ def test_missing_results_dir_is_exit_2(tmp_path):
 def test_report_prints_and_writes_leaderboards(recorded, tmp_path):
     results, _ = recorded
     out = tmp_path / "lb.csv"
-    r = CliRunner().invoke(main, ["report", "--results", str(results), "--format", "csv", "--out", str(out)])
+    r = CliRunner().invoke(
+        main, ["report", "--results", str(results), "--format", "csv", "--out", str(out)]
+    )
     assert r.exit_code == 0, r.output
     assert "coral" in r.output and "mnist2digits" in r.output
     assert out.read_text().startswith("method,")
     md = (results / "leaderboard_acc.md").read_text()
     assert "| coral" in md and "No source_only runs" in md
-    r = CliRunner().invoke(main, ["report", "--results", str(results), "--metric", "f1", "--selection", "oracle"])
+    r = CliRunner().invoke(
+        main, ["report", "--results", str(results), "--metric", "f1", "--selection", "oracle"]
+    )
     assert r.exit_code == 0 and (results / "leaderboard_f1_oracle.md").exists()
 
 
 def test_list_commands():
-    for what, expect in (("methods", "unlabeled"), ("pairs", "digits2mnist"), ("backbones", "dann_digits"), ("selectors", "oracle")):
+    for what, expect in (
+        ("methods", "unlabeled"),
+        ("pairs", "digits2mnist"),
+        ("backbones", "dann_digits"),
+        ("selectors", "oracle"),
+    ):
         r = CliRunner().invoke(main, ["list", what])
         assert r.exit_code == 0 and expect in r.output, r.output
 

@@ -7,7 +7,12 @@ from dabench.errors import UserError
 
 
 def test_defaults_and_overrides():
-    cfg = build_config("dann", "mnist2digits", 3, overrides=parse_set(["train.lr=0.02", "hparams.weight=0.5", "train.steps=10"]))
+    cfg = build_config(
+        "dann",
+        "mnist2digits",
+        3,
+        overrides=parse_set(["train.lr=0.02", "hparams.weight=0.5", "train.steps=10"]),
+    )
     assert cfg.seed == 3
     assert cfg.train.lr == 0.02 and isinstance(cfg.train.lr, float)
     assert cfg.train.steps == 10 and isinstance(cfg.train.steps, int)
@@ -17,7 +22,12 @@ def test_defaults_and_overrides():
 
 
 def test_suite_overrides_then_cli_overrides():
-    cfg = build_config("coral", "digits2mnist", suite_overrides={"train": {"steps": 50, "lr": 0.1}}, overrides={"train.steps": "7"})
+    cfg = build_config(
+        "coral",
+        "digits2mnist",
+        suite_overrides={"train": {"steps": 50, "lr": 0.1}},
+        overrides={"train.steps": "7"},
+    )
     assert cfg.train.steps == 7 and cfg.train.lr == 0.1
 
 
@@ -47,7 +57,9 @@ def test_bad_values_are_user_errors(item, match):
 
 def test_hash_covers_result_not_environment():
     a = build_config("coral", "mnist2digits", 0)
-    b = build_config("coral", "mnist2digits", 0, overrides={"device": "cpu", "data.root": "/elsewhere"})
+    b = build_config(
+        "coral", "mnist2digits", 0, overrides={"device": "cpu", "data.root": "/elsewhere"}
+    )
     c = build_config("coral", "mnist2digits", 0, overrides={"hparams.weight": 2.0})
     d = build_config("coral", "mnist2digits", 1)
     assert config_hash(a, 1) == config_hash(b, 1)

@@ -32,7 +32,9 @@ def test_splits_depend_only_on_pair_and_split_seed():
     b = make_splits(pair, DataContext.default(), 0)
     c = make_splits(pair, DataContext.default(), 1)
     assert torch.equal(a.target_test.x, b.target_test.x)
-    assert not torch.equal(a.target_test.y, c.target_test.y) or not torch.equal(a.target_test.x, c.target_test.x)
+    assert not torch.equal(a.target_test.y, c.target_test.y) or not torch.equal(
+        a.target_test.x, c.target_test.x
+    )
 
 
 def test_digits_sit_in_the_mnist_box():

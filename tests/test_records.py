@@ -6,7 +6,15 @@ from dabench.records import atomic_write_text, load_records, read_record, write_
 
 
 def _rec(run_id: str) -> dict:
-    return {"run_id": run_id, "method": "dann", "pair": "mnist2digits", "seed": 0, "status": "ok", "config_hash": "abc", "metrics": {"target_test_acc": 0.5}}
+    return {
+        "run_id": run_id,
+        "method": "dann",
+        "pair": "mnist2digits",
+        "seed": 0,
+        "status": "ok",
+        "config_hash": "abc",
+        "metrics": {"target_test_acc": 0.5},
+    }
 
 
 def test_round_trip(tmp_path):

@@ -23,7 +23,13 @@ ACC = {
 
 
 def record(method, pair, seed, acc, status="ok", train=None, created="2026-01-01T00:00:00+00:00"):
-    sel = {"step": 100, "target_test_acc": acc, "target_test_f1": acc - 0.05, "source_val_acc": 0.9, "uses_target_labels": False}
+    sel = {
+        "step": 100,
+        "target_test_acc": acc,
+        "target_test_f1": acc - 0.05,
+        "source_val_acc": 0.9,
+        "uses_target_labels": False,
+    }
     oracle = dict(sel, target_test_acc=acc + 0.01, uses_target_labels=True)
     return {
         "run_id": f"{method}__{pair}__s{seed}",
@@ -34,7 +40,13 @@ def record(method, pair, seed, acc, status="ok", train=None, created="2026-01-01
         "status": status,
         "config_hash": "h",
         "backbone": "dann_digits",
-        "config": {"method": method, "pair": pair, "seed": seed, "train": train or {"steps": 1000}, "hparams": {}},
+        "config": {
+            "method": method,
+            "pair": pair,
+            "seed": seed,
+            "train": train or {"steps": 1000},
+            "hparams": {},
+        },
         "by_selection": {"source_val": sel, "oracle": oracle},
         "created": created,
     }
@@ -42,7 +54,12 @@ def record(method, pair, seed, acc, status="ok", train=None, created="2026-01-01
 
 @pytest.fixture
 def records():
-    return [record(m, p, s, a) for m, pairs in ACC.items() for p, accs in pairs.items() for s, a in enumerate(accs)]
+    return [
+        record(m, p, s, a)
+        for m, pairs in ACC.items()
+        for p, accs in pairs.items()
+        for s, a in enumerate(accs)
+    ]
 
 
 def test_cells_are_mean_and_sample_std_over_seeds(records):
@@ -77,12 +94,16 @@ def test_oracle_selection_and_f1_are_read_from_their_own_fields(records):
 
 def test_failed_runs_unequal_budgets_and_variants_are_reported(records):
     records.append(record("coral", "mnist2digits", 9, 0.1, status="failed"))
-    records.append(record("dann", "mnist2digits", 0, 0.99, train={"steps": 5}, created="2027-01-01"))
+    records.append(
+        record("dann", "mnist2digits", 0, 0.99, train={"steps": 5}, created="2027-01-01")
+    )
     lb = build_leaderboard(records)
     notes = " ".join(lb.notes)
     assert "1 failed or diverged run(s) not included" in notes
     assert "dann on mnist2digits: 1 other config(s) ignored" in notes
-    assert lb.table.at["dann", "mnist2digits_n"] == 3  # the 3-seed config wins, not the newer 1-seed one
+    assert (
+        lb.table.at["dann", "mnist2digits_n"] == 3
+    )  # the 3-seed config wins, not the newer 1-seed one
 
 
 def test_no_records_is_a_user_error():
@@ -97,4 +118,6 @@ def test_golden_markdown_and_csv(records):
         path = GOLDEN / name
         if os.environ.get("DABENCH_UPDATE_GOLDEN"):
             path.write_text(text)
-        assert text == path.read_text(), f"{name} changed; rerun with DABENCH_UPDATE_GOLDEN=1 if intended"
+        assert text == path.read_text(), (
+            f"{name} changed; rerun with DABENCH_UPDATE_GOLDEN=1 if intended"
+        )

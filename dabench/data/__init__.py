@@ -1,6 +1,6 @@
 """Data: importing this package registers every pair."""
 
-from dabench.data import digits  # noqa: F401  (registers pairs)
+from dabench.data import catalog, digits, user_pairs  # noqa: F401  (register pairs)
 from dabench.data.base import Batch, TensorImageDataset
 from dabench.data.pairs import PAIRS, DataContext, Domain, Pair, PairSplits, make_splits
 

@@ -15,6 +15,7 @@ from sklearn.model_selection import train_test_split
 from torch.utils.data import Dataset, Subset
 
 from dabench.data.base import TensorImageDataset, dataset_targets
+from dabench.errors import DataMissingError
 from dabench.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -36,12 +37,21 @@ class DataContext:
 
 @dataclass(frozen=True)
 class Domain:
-    """One labelled image collection; ``load`` returns the whole of it."""
+    """One labelled image collection.
+
+    ``load`` returns the whole collection, or its official training split when
+    ``load_test`` returns an official test split (then a target's test metrics
+    are computed on that official test set). ``where`` names the files or
+    folders it reads, for `dabench data status`; empty for data that ships
+    inside an installed package.
+    """
 
     name: str
     description: str
     load: Callable[[DataContext], Dataset]
-    offline: bool = True  # ships with an installed package; needs no download
+    load_test: Callable[[DataContext], Dataset] | None = None
+    where: Callable[[DataContext], list[Path]] | None = None
+    offline: bool = True  # ships with an installed package or is built from one
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,9 @@ class Pair:
     # few-shot) / test (final metrics only).
     target_fracs: tuple[float, float, float] = (0.5, 0.15, 0.35)
     tags: tuple[str, ...] = field(default=())
+    # Name of a class map in configs/class_maps when the source's label space is
+    # ImageNet-1k synsets (used by zero-shot heads on a pretrained classifier).
+    class_map: str | None = None
 
 
 PAIRS: Registry[Pair] = Registry("pair")
@@ -104,21 +117,78 @@ def _load_domain(domain: Domain, ctx: DataContext) -> Dataset:
     return domain.load(ctx)
 
 
-def make_splits(pair: Pair, ctx: DataContext, split_seed: int = 0) -> PairSplits:
+@lru_cache(maxsize=8)
+def _load_domain_test(domain: Domain, ctx: DataContext) -> Dataset:
+    assert domain.load_test is not None
+    return domain.load_test(ctx)
+
+
+def load_pair_data(
+    pair: Pair, ctx: DataContext, need_source: bool = True
+) -> tuple[Dataset | None, Dataset, Dataset | None]:
+    """Source, target and (if the target has one) official target test data.
+
+    Everything missing is reported at once, in one line, so a user fixes it
+    in one go.
+    """
+    problems: list[str] = []
+    out: list[Dataset | None] = []
+    jobs = [(pair.source.name, lambda: _load_domain(pair.source, ctx)) if need_source else None]
+    jobs.append((pair.target.name, lambda: _load_domain(pair.target, ctx)))
+    jobs.append(
+        (f"{pair.target.name} test", lambda: _load_domain_test(pair.target, ctx))
+        if pair.target.load_test
+        else None
+    )
+    for job in jobs:
+        if job is None:
+            out.append(None)
+            continue
+        try:
+            out.append(job[1]())
+        except DataMissingError as e:
+            problems.append(str(e))
+            out.append(None)
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        raise DataMissingError(
+            f"pair {pair.name!r} needs data that is missing: " + " | ".join(unique)
+        )
+    return out[0], out[1], out[2]  # type: ignore[return-value]
+
+
+def make_splits(
+    pair: Pair, ctx: DataContext, split_seed: int = 0, need_source: bool = True
+) -> PairSplits:
     """Split both domains, stratified by class, seeded only by the pair and
-    ``split_seed``: every method and every training seed sees the same splits."""
-    src = _load_domain(pair.source, ctx)
-    tgt = _load_domain(pair.target, ctx)
-    ys = dataset_targets(src).numpy()
+    ``split_seed``: every method and every training seed sees the same splits.
+
+    A target with an official test split is evaluated on it; its training
+    split is divided into the unlabeled pool and the labelled validation set.
+    With ``need_source=False`` the source splits are empty (for methods that
+    use no source images).
+    """
+    src, tgt, tgt_test = load_pair_data(pair, ctx, need_source)
     yt = dataset_targets(tgt).numpy()
-    s_train, s_val = _stratified(ys, pair.source_val_frac, split_seed)
     f_train, f_val, f_test = pair.target_fracs
-    t_rest, t_test = _stratified(yt, f_test, split_seed + 1)
-    t_train, t_val = _stratified(yt, f_val / (f_train + f_val), split_seed + 2, t_rest)
+    if tgt_test is None:
+        t_rest, t_test = _stratified(yt, f_test, split_seed + 1)
+        t_train, t_val = _stratified(yt, f_val / (f_train + f_val), split_seed + 2, t_rest)
+        test = _subset(tgt, t_test)
+    else:
+        t_train, t_val = _stratified(yt, f_val / (f_train + f_val), split_seed + 2)
+        test = tgt_test
+    if src is not None:
+        ys = dataset_targets(src).numpy()
+        s_train, s_val = _stratified(ys, pair.source_val_frac, split_seed)
+        source_train, source_val = _subset(src, s_train), _subset(src, s_val)
+    else:
+        empty = np.zeros(0, dtype=np.int64)
+        source_train = source_val = _subset(tgt, empty)
     return PairSplits(
-        source_train=_subset(src, s_train),
-        source_val=_subset(src, s_val),
+        source_train=source_train,
+        source_val=source_val,
         target_train=_subset(tgt, t_train),
         target_val=_subset(tgt, t_val),
-        target_test=_subset(tgt, t_test),
+        target_test=test,
     )

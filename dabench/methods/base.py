@@ -51,12 +51,24 @@ class Method(nn.Module):
     description: ClassVar[str]
     paper: ClassVar[str] = ""
     target_access: ClassVar[TargetAccess] = TargetAccess.NONE
+    # False for heads that use only a pretrained backbone and target data: they
+    # run even when the source images are not on disk.
+    needs_source_images: ClassVar[bool] = True
+    # False for heads fitted without SGD (zero-shot, closed-form): the trainer
+    # calls fit() instead of running the step loop.
+    trainable: ClassVar[bool] = True
     hparams: ClassVar[dict[str, HParam]] = {}
 
     def __init__(
-        self, backbone: Backbone, num_classes: int, hp: dict[str, Any], total_steps: int
+        self,
+        backbone: Backbone,
+        num_classes: int,
+        hp: dict[str, Any],
+        total_steps: int,
+        pair: Any = None,
     ) -> None:
         super().__init__()
+        self.pair = pair  # the registered Pair, for heads that need its class map
         self.backbone = backbone
         self.classifier = mlp_head(backbone.out_features, backbone.head_hidden, num_classes)
         self.num_classes = num_classes
@@ -80,6 +92,10 @@ class Method(nn.Module):
         self, src: Batch, tgt: Batch | None, step: int
     ) -> tuple[torch.Tensor, dict[str, float]]:
         raise NotImplementedError
+
+    def fit(self, support: Any) -> None:
+        """For ``trainable = False`` heads: fit without SGD. ``support`` is the
+        labelled target data a few-shot head may see, else None."""
 
     def param_groups(self) -> list[dict[str, Any]]:
         """Parameter groups with an lr multiplier: pretrained backbones move slower."""

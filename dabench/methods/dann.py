@@ -40,8 +40,8 @@ class DANN(Method):
         "disc_layers": HParam(1, "number of hidden layers in the domain classifier", low=1, high=4),
     }
 
-    def __init__(self, backbone, num_classes, hp, total_steps) -> None:
-        super().__init__(backbone, num_classes, hp, total_steps)
+    def __init__(self, backbone, num_classes, hp, total_steps, pair=None) -> None:
+        super().__init__(backbone, num_classes, hp, total_steps, pair)
         hidden = (int(self.hp["disc_hidden"]),) * int(self.hp["disc_layers"])
         self.discriminator = mlp_head(backbone.out_features, hidden, 1)
 

@@ -1,5 +1,6 @@
 """Backbones (feature extractors) and classification heads."""
 
+from dabench.models import pretrained  # noqa: F401  (registers resnet18, resnet50, efficientnet_lite0)
 from dabench.models.backbones import BACKBONES, Backbone, BackboneSpec, build_backbone
 from dabench.models.heads import mlp_head
 

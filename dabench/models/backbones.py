@@ -107,9 +107,14 @@ BACKBONES.add(
 )
 
 
-def build_backbone(name: str, input_shape: tuple[int, int, int]) -> Backbone:
+def build_backbone(
+    name: str, input_shape: tuple[int, int, int], pretrained: bool = True
+) -> Backbone:
+    """Build a registered backbone; ``pretrained`` only matters for those that have weights."""
     spec = BACKBONES.get(name)
     try:
+        if spec.pretrained != "none":
+            return spec.build(input_shape, pretrained=pretrained)  # type: ignore[call-arg]
         return spec.build(input_shape)
     except RuntimeError as e:  # e.g. an input too small for the conv stack
         raise UserError(

@@ -51,7 +51,11 @@ def title(lb: Leaderboard) -> str:
 
 
 def to_markdown(lb: Leaderboard) -> str:
-    lines = [f"**{title(lb)}**", "", display_frame(lb).reset_index().to_markdown(index=False, disable_numparse=True)]
+    lines = [
+        f"**{title(lb)}**",
+        "",
+        display_frame(lb).reset_index().to_markdown(index=False, disable_numparse=True),
+    ]
     if lb.notes:
         lines += [""] + [f"- {n}" for n in lb.notes]
     return "\n".join(lines) + "\n"
