@@ -81,9 +81,8 @@ def run(
     pair = PAIRS.get(cfg.pair)
     method_cls = METHODS.get(cfg.method)
     device = resolve_device(cfg.device)
-    splits = make_splits(
-        pair, DataContext.default(cfg.data.root, cfg.data.download), cfg.data.split_seed
-    )
+    ctx = DataContext.default(cfg.data.root, cfg.data.download)
+    splits = make_splits(pair, ctx, cfg.data.split_seed, need_source=method_cls.needs_source_images)
 
     from dabench.provenance import provenance
 

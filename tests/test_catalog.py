@@ -75,6 +75,7 @@ def test_every_published_pair_is_registered():
         "mnist2mnistm",
         "mnist2digits",
         "digits2mnist",
+        "imagenet2fashion",
     }
     expected |= {f"office31_{s}2{t}" for s in "adw" for t in "adw" if s != t}
     oh = ["art", "clipart", "product", "real_world"]
@@ -139,22 +140,21 @@ def test_cifar2stl_reads_real_formats_and_shares_nine_classes(tmp_path):
     assert torch.bincount(stl_test.y, minlength=9).tolist() == [N_PER_CLASS] * 9
 
 
-def test_mnist2usps_uses_official_test_split(tmp_path):
+def write_mnist_usps(root: Path, test_gz: bool) -> None:
+    """MNIST IDX (60 train, 20 test) and USPS bz2 (60 train, 30 test) fixtures."""
     images, labels = labelled_images(6, 10, 28, 28, 1, 0)
-    write_idx(tmp_path / "MNIST" / "raw", "train", images[..., 0], labels.astype(np.uint8), gz=True)
-    write_idx(
-        tmp_path / "MNIST" / "raw",
-        "test",
-        images[:20, ..., 0],
-        labels[:20].astype(np.uint8),
-        gz=False,
-    )
+    raw = root / "MNIST" / "raw"
+    write_idx(raw, "train", images[..., 0], labels.astype(np.uint8), gz=True)
+    write_idx(raw, "test", images[:20, ..., 0], labels[:20].astype(np.uint8), gz=test_gz)
     rng = np.random.default_rng(0)
     for name, n in (("usps.bz2", 6), ("usps.t.bz2", 3)):
-        lines = "".join(
-            usps_line(int(c) + 1, rng.uniform(-1, 1, 256)) for c in np.repeat(np.arange(10), n)
-        )
-        (tmp_path / name).write_bytes(bz2.compress(lines.encode()))
+        labels_1_to_10 = np.repeat(np.arange(10), n) + 1
+        lines = "".join(usps_line(int(c), rng.uniform(-1, 1, 256)) for c in labels_1_to_10)
+        (root / name).write_bytes(bz2.compress(lines.encode()))
+
+
+def test_mnist2usps_uses_official_test_split(tmp_path):
+    write_mnist_usps(tmp_path, test_gz=False)
     s = make_splits(PAIRS.get("mnist2usps"), DataContext(tmp_path))
     assert len(s.target_test) == 30 and s.target_test.x.shape[1:] == (1, 28, 28)
     assert len(s.target_train) + len(s.target_val) == 60
@@ -273,21 +273,7 @@ def test_prepare_verifies_published_checksums(tmp_path, monkeypatch):
         and sums["cifar-10-batches-py/data_batch_1"]
         and sums["svhn/train_32x32.mat"]
     )
-    images, labels = labelled_images(6, 10, 28, 28, 1, 0)
-    write_idx(tmp_path / "MNIST" / "raw", "train", images[..., 0], labels.astype(np.uint8), gz=True)
-    write_idx(
-        tmp_path / "MNIST" / "raw",
-        "test",
-        images[:20, ..., 0],
-        labels[:20].astype(np.uint8),
-        gz=True,
-    )
-    rng = np.random.default_rng(0)
-    for name, n in (("usps.bz2", 6), ("usps.t.bz2", 3)):
-        lines = "".join(
-            usps_line(int(c) + 1, rng.uniform(-1, 1, 256)) for c in np.repeat(np.arange(10), n)
-        )
-        (tmp_path / name).write_bytes(bz2.compress(lines.encode()))
+    write_mnist_usps(tmp_path, test_gz=True)
     r = CliRunner().invoke(main, ["data", "prepare", "mnist2usps", "--data-root", str(tmp_path)])
     assert r.exit_code == 2, r.output
     line = r.output.strip()
@@ -302,3 +288,44 @@ def test_prepare_verifies_published_checksums(tmp_path, monkeypatch):
     fake = {"usps.bz2": hashlib.md5((tmp_path / "usps.bz2").read_bytes()).hexdigest()}
     monkeypatch.setattr(checksums, "known_md5", lambda: fake)
     assert verify_present(tmp_path) == 1
+
+
+def test_imagenet2fashion_maps_fashion_mnist_and_drops_shirt():
+    pair = PAIRS.get("imagenet2fashion")
+    assert "Shirt" not in pair.classes and len(pair.classes) == 9
+    assert pair.class_map == "imagenet2fashion" and "dropped: Shirt" in pair.description
+
+
+def test_fashion_target_from_idx_relabels_and_drops_shirt(tmp_path, monkeypatch):
+    from dabench.data.sources import idx as idx_module
+
+    monkeypatch.setattr(idx_module, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian")
+    images, labels = labelled_images(4, 10, 28, 28, 1, 3)
+    raw = tmp_path / "FashionMNIST" / "raw"
+    write_idx(raw, "train", images[..., 0], labels.astype(np.uint8), gz=False)
+    write_idx(raw, "test", images[..., 0], labels.astype(np.uint8), gz=True)
+    s = make_splits(PAIRS.get("imagenet2fashion"), DataContext(tmp_path), need_source=False)
+    assert len(s.source_train) == 0 and len(s.target_test) == 36  # 40 minus the 4 shirts
+    # Original label 7 (Sneaker) becomes index 6 once Shirt (6) is dropped; pixels carry the label.
+    sneaker = s.target_test.x[s.target_test.y == 6]
+    assert len(sneaker) == 4 and torch.allclose(
+        sneaker[:, 0, 0, 0], torch.full((4,), 7 * 20 / 255), atol=1e-6
+    )
+    assert s.target_test.x.shape[1:] == (3, 28, 28)
+
+
+def test_source_free_method_runs_with_the_target_alone(tmp_path, results_dir, monkeypatch):
+    """imagenet2* pairs: zeroshot_imagenet needs no ImageNet images; source_only does."""
+    from dabench.data.sources import idx as idx_module
+
+    monkeypatch.setattr(idx_module, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian")
+    images, labels = labelled_images(4, 10, 28, 28, 1, 3)
+    raw = tmp_path / "FashionMNIST" / "raw"
+    write_idx(raw, "train", images[..., 0], labels.astype(np.uint8), gz=False)
+    write_idx(raw, "test", images[..., 0], labels.astype(np.uint8), gz=False)
+    base = ["-p", "imagenet2fashion", "--data-root", str(tmp_path), "--results", str(results_dir)]
+    r = CliRunner().invoke(main, ["run", "-m", "zeroshot_imagenet", *base])
+    assert r.exit_code == 0, r.output
+    assert "zeroshot_imagenet on imagenet2fashion" in r.output and "step 0" in r.output
+    r = CliRunner().invoke(main, ["run", "-m", "source_only", *base])
+    assert r.exit_code == 2 and "imagenet/train" in r.output and "FashionMNIST" not in r.output

@@ -139,9 +139,9 @@ def fmap() -> ClassMap:
 
 
 def test_fashion_classes_match_torchvision_order():
-    from dabench.data.sources.idx import FASHION_MNIST_CLASSES as IDX_CLASSES
+    from torchvision.datasets import FashionMNIST
 
-    assert FASHION_MNIST_CLASSES == IDX_CLASSES
+    assert FASHION_MNIST_CLASSES == tuple(FashionMNIST.classes)
     assert KNOWN_TARGET_CLASSES["fashion_mnist"] == FASHION_MNIST_CLASSES
 
 

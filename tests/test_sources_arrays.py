@@ -15,6 +15,7 @@ import scipy.io
 import torch
 
 from dabench.data.base import TensorImageDataset, dataset_targets
+from dabench.data.class_maps import CIFAR10_CLASSES
 from dabench.data.pairs import DataContext
 from dabench.data.sources import (
     DataCorruptError,
@@ -73,18 +74,7 @@ def assert_one_line_missing(err: pytest.ExceptionInfo, *fragments: str) -> str:
 
 # ---------------------------------------------------------------- CIFAR-10
 
-CIFAR_NAMES = [
-    "airplane",
-    "automobile",
-    "bird",
-    "cat",
-    "deer",
-    "dog",
-    "frog",
-    "horse",
-    "ship",
-    "truck",
-]
+CIFAR_NAMES = list(CIFAR10_CLASSES)
 
 
 def cifar_rows(images: np.ndarray) -> np.ndarray:

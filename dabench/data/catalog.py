@@ -288,34 +288,38 @@ _add(
     class_map="imagenet2cifar",
 )
 
+
+def _all_ordered_pairs(
+    prefix: str, domains: dict[str, Domain], abbrev: dict[str, str], classes: tuple[str, ...]
+) -> None:
+    for s in domains:
+        for t in domains:
+            if s != t:
+                _add(
+                    f"{prefix}_{abbrev[s]}2{abbrev[t]}",
+                    domains[s],
+                    domains[t],
+                    classes,
+                    (3, 224, 224),
+                    "resnet50",
+                    tags=(prefix,),
+                )
+
+
 _O31 = {"amazon": "a", "dslr": "d", "webcam": "w"}
 _OH = {"Art": "art", "Clipart": "clipart", "Product": "product", "Real_World": "real_world"}
-_O31_DOMAINS = {d: _office(sources.load_office31, OFFICE31_DIR, d) for d in _O31}
-_OH_DOMAINS = {d: _office(sources.load_officehome, OFFICEHOME_DIR, d) for d in _OH}
-for s in _O31:
-    for t in _O31:
-        if s != t:
-            _add(
-                f"office31_{_O31[s]}2{_O31[t]}",
-                _O31_DOMAINS[s],
-                _O31_DOMAINS[t],
-                sources.OFFICE31_CLASSES,
-                (3, 224, 224),
-                "resnet50",
-                tags=("office31",),
-            )
-for s in _OH:
-    for t in _OH:
-        if s != t:
-            _add(
-                f"officehome_{_OH[s]}2{_OH[t]}",
-                _OH_DOMAINS[s],
-                _OH_DOMAINS[t],
-                sources.OFFICEHOME_CLASSES,
-                (3, 224, 224),
-                "resnet50",
-                tags=("officehome",),
-            )
+_all_ordered_pairs(
+    "office31",
+    {d: _office(sources.load_office31, OFFICE31_DIR, d) for d in _O31},
+    _O31,
+    sources.OFFICE31_CLASSES,
+)
+_all_ordered_pairs(
+    "officehome",
+    {d: _office(sources.load_officehome, OFFICEHOME_DIR, d) for d in _OH},
+    _OH,
+    sources.OFFICEHOME_CLASSES,
+)
 
 # ImageNet -> Fashion-MNIST: an imagenet2cifar-style transfer whose target is
 # available offline (Debian's dataset-fashion-mnist), for zero-shot heads.

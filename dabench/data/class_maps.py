@@ -58,9 +58,7 @@ STL10_CLASSES: tuple[str, ...] = (
     "truck",
 )
 
-# torchvision.datasets.FashionMNIST label order (the same strings as
-# dabench.data.sources.idx.FASHION_MNIST_CLASSES, which a test checks; not
-# imported from there to keep this module free of torch).
+# torchvision.datasets.FashionMNIST label order; the IDX loader uses this list.
 FASHION_MNIST_CLASSES: tuple[str, ...] = (
     "T-shirt/top",
     "Trouser",

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from dabench.data.base import TensorImageDataset
+from dabench.data.class_maps import FASHION_MNIST_CLASSES
 from dabench.data.pairs import DataContext
 from dabench.data.sources.common import (
     DIGIT_CLASSES,
@@ -45,18 +46,6 @@ _PREFIX = {"train": "train", "test": "t10k"}
 MNIST_DIR = "MNIST/raw"
 FASHION_MNIST_DIR = "FashionMNIST/raw"
 DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
-FASHION_MNIST_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
 
 
 def idx_names(split: str) -> tuple[str, str]:
