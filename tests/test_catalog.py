@@ -329,3 +329,29 @@ def test_source_free_method_runs_with_the_target_alone(tmp_path, results_dir, mo
     assert "zeroshot_imagenet on imagenet2fashion" in r.output and "step 0" in r.output
     r = CliRunner().invoke(main, ["run", "-m", "source_only", *base])
     assert r.exit_code == 2 and "imagenet/train" in r.output and "FashionMNIST" not in r.output
+
+
+def test_user_pair_can_take_a_subset_of_a_larger_tree(tmp_path, results_dir):
+    write_folder_domain(tmp_path / "dn" / "clipart", ["cat", "dog", "zebra"], 6, 0)
+    write_folder_domain(tmp_path / "dn" / "sketch", ["cat", "dog", "yak"], 6, 1)
+    spec = tmp_path / "dn.yaml"
+    spec.write_text(
+        "name: dn_c2s\nsource: dn/clipart\ntarget: dn/sketch\nclasses: [cat, dog]\n"
+        "ignore_extra_folders: true\nimage_size: 28\nbackbone: dann_digits\n"
+    )
+    from dabench.data.user_pairs import register_user_pair
+
+    pair = PAIRS.get(register_user_pair(spec))
+    s = make_splits(pair, DataContext(tmp_path))
+    assert len(s.source_train) + len(s.source_val) == 12
+    assert set(s.target_test.targets.tolist()) <= {0, 1}
+
+
+def test_visda_and_example_pair_files():
+    from dabench.config import CONFIG_DIR, load_yaml
+    from dabench.data.user_pairs import parse_user_pair
+
+    assert PAIRS.get("visda_syn2real").classes[0] == "aeroplane"
+    for path in (CONFIG_DIR / "pairs" / "examples").glob("*.yaml"):
+        pair = parse_user_pair(load_yaml(path), str(path))
+        assert pair.input_shape == (3, 224, 224) and len(pair.classes) >= 2

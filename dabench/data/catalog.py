@@ -306,6 +306,56 @@ def _all_ordered_pairs(
                 )
 
 
+# VisDA-2017 classification: synthetic renderings (train/) -> real photos
+# (validation/), 12 classes, as released: visda/{train,validation}/<class>/.
+VISDA_CLASSES = (
+    "aeroplane",
+    "bicycle",
+    "bus",
+    "car",
+    "horse",
+    "knife",
+    "motorcycle",
+    "person",
+    "plant",
+    "skateboard",
+    "train",
+    "truck",
+)
+
+
+def _visda(split: str, desc: str) -> Domain:
+    return Domain(
+        f"visda_{split}",
+        desc,
+        lambda ctx: _visda_folder(ctx, split),
+        where=_under(f"visda/{split}"),
+        offline=False,
+    )
+
+
+def _visda_folder(ctx: DataContext, split: str) -> Dataset:
+    from dabench.errors import DataMissingError
+
+    path = ctx.root / "visda" / split
+    if not path.is_dir():
+        raise DataMissingError(
+            f"VisDA-2017 {split} images missing under {ctx.root}: expected visda/{split}/<class>/*; "
+            f"VisDA has no automatic download here: extract {split}.tar into {ctx.root / 'visda'}"
+        )
+    return sources.load_image_folder(path, VISDA_CLASSES, size=224, channels=3)
+
+
+_add(
+    "visda_syn2real",
+    _visda("train", "VisDA-2017 synthetic renderings (train/), 224 px"),
+    _visda("validation", "VisDA-2017 real photos (validation/), 224 px"),
+    VISDA_CLASSES,
+    (3, 224, 224),
+    "resnet50",
+    tags=("visda",),
+)
+
 _O31 = {"amazon": "a", "dslr": "d", "webcam": "w"}
 _OH = {"Art": "art", "Clipart": "clipart", "Product": "product", "Real_World": "real_world"}
 _all_ordered_pairs(

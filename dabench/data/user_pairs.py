@@ -11,6 +11,8 @@ registers one on the fly. Schema (unknown keys are an error)::
     class_map:                     # optional: folder name -> class name, per side
       target: {kitty: cat}
     image_size: 224                # optional (default 224); images are RGB
+    ignore_extra_folders: false    # true: use only the listed classes of a larger
+                                   #   tree (e.g. a DomainNet subset)
     backbone: resnet50             # optional (default resnet50)
     version: 1                     # bump when the data or preprocessing changes
 
@@ -38,6 +40,7 @@ KEYS = {
     "image_size",
     "backbone",
     "version",
+    "ignore_extra_folders",
 }
 REQUIRED = {"name", "source", "target"}
 
@@ -48,7 +51,13 @@ def _root(ctx: DataContext, path: str) -> Path:
 
 
 def _folder_domain(
-    name: str, path: str, side: str, classes: tuple[str, ...], rename: dict[str, str], size: int
+    name: str,
+    path: str,
+    side: str,
+    classes: tuple[str, ...],
+    rename: dict[str, str],
+    size: int,
+    ignore_extra: bool = False,
 ) -> Domain:
     def load(ctx: DataContext) -> ImageFileDataset:
         root = _root(ctx, path)
@@ -59,7 +68,7 @@ def _folder_domain(
         folders = list_subfolders(root)
         named = {rename.get(f, f): f for f in folders}
         missing = sorted(set(classes) - set(named))
-        extra = sorted(set(named) - set(classes))
+        extra = [] if ignore_extra else sorted(set(named) - set(classes))
         if missing or extra:
             raise UserError(
                 f"pair {name!r}: {side} classes in {root} do not match the pair's classes"
@@ -114,6 +123,9 @@ def parse_user_pair(data: dict[str, Any], origin: str) -> Pair:
     version = data.get("version", 1)
     if not isinstance(version, int) or version < 1:
         raise UserError(f"{origin}: version must be a positive integer")
+    ignore_extra = data.get("ignore_extra_folders", False)
+    if not isinstance(ignore_extra, bool):
+        raise UserError(f"{origin}: ignore_extra_folders must be true or false")
     for side in ("source", "target"):
         if not isinstance(cmap.get(side, {}), dict):
             raise UserError(f"{origin}: class_map.{side} must map folder names to class names")
@@ -124,6 +136,7 @@ def parse_user_pair(data: dict[str, Any], origin: str) -> Pair:
         classes_t,
         {str(k): str(v) for k, v in cmap.get("source", {}).items()},
         size,
+        ignore_extra,
     )
     tgt = _folder_domain(
         name,
@@ -132,6 +145,7 @@ def parse_user_pair(data: dict[str, Any], origin: str) -> Pair:
         classes_t,
         {str(k): str(v) for k, v in cmap.get("target", {}).items()},
         size,
+        ignore_extra,
     )
     return Pair(
         name=name,
