@@ -163,40 +163,6 @@ STL9 = Domain(
     offline=False,
 )
 
-# ImageNet -> CIFAR-10 through the WordNet class map of configs/class_maps.
-IMAGENET_CIFAR_MAP = load_class_map("imagenet2cifar")
-
-
-def _imagenet_cifar(ctx: DataContext) -> Dataset:
-    m = IMAGENET_CIFAR_MAP
-    return sources.load_imagenet_subset(
-        ctx, "train", m.source_to_class, list(m.classes), size=32, channels=3
-    )
-
-
-def _cifar_mapped(split: str) -> Callable[[DataContext], Dataset]:
-    m = IMAGENET_CIFAR_MAP
-    return lambda ctx: relabel(
-        sources.load_cifar10(ctx, split, size=32, channels=3), m.target_index_to_class, m.classes
-    )
-
-
-IMAGENET_CIFAR = Domain(
-    "imagenet_cifar",
-    f"ImageNet-1k train images of the {len(IMAGENET_CIFAR_MAP.source_to_class)} synsets mapped to CIFAR-10 classes, 32 px",
-    _imagenet_cifar,
-    where=_under(f"{IMAGENET_DIR}/train"),
-    offline=False,
-)
-CIFAR_MAPPED = Domain(
-    "cifar10_mapped",
-    "CIFAR-10, classes with an ImageNet counterpart",
-    _cifar_mapped("train"),
-    load_test=_cifar_mapped("test"),
-    where=_under(cifar.CIFAR10_DIR),
-    offline=False,
-)
-
 
 def _office(loader: Callable, root_dir: str, domain: str) -> Domain:
     return Domain(
@@ -272,20 +238,6 @@ _add(
     "resnet18",
     "9 shared classes",
     tags=("objects",),
-)
-_unmapped = ", ".join(
-    f"{c} ({why.split(';')[0].split('.')[0]})" for c, why in IMAGENET_CIFAR_MAP.unmapped.items()
-)
-_add(
-    "imagenet2cifar",
-    IMAGENET_CIFAR,
-    CIFAR_MAPPED,
-    IMAGENET_CIFAR_MAP.classes,
-    (3, 32, 32),
-    "efficientnet_lite0",
-    f"dropped: {_unmapped}" if _unmapped else "",
-    tags=("objects", "pretrained"),
-    class_map="imagenet2cifar",
 )
 
 
@@ -371,9 +323,48 @@ _all_ordered_pairs(
     sources.OFFICEHOME_CLASSES,
 )
 
-# ImageNet -> Fashion-MNIST: an imagenet2cifar-style transfer whose target is
-# available offline (Debian's dataset-fashion-mnist), for zero-shot heads.
-IMAGENET_FASHION_MAP = load_class_map("imagenet2fashion")
+# ImageNet -> X through WordNet class maps (configs/class_maps/<pair>.yaml):
+# the source is the ImageNet-1k train images of the mapped synsets, the target
+# keeps only classes with an ImageNet counterpart; both sides are relabelled to
+# the map's class list. The backbone is ImageNet-pretrained.
+
+
+def _imagenet_to(
+    name: str,
+    target_name: str,
+    target_desc: str,
+    load_target: Callable[..., Dataset],
+    target_where: Callable[[DataContext], list[Path]],
+    size: int,
+    tags: tuple[str, ...],
+) -> None:
+    m = load_class_map(name)
+
+    def mapped(split: str) -> Callable[[DataContext], Dataset]:
+        return lambda ctx: relabel(
+            load_target(ctx, split, size=size, channels=3), m.target_index_to_class, m.classes
+        )
+
+    source = Domain(
+        f"imagenet_{target_name}",
+        f"ImageNet-1k train images of the {len(m.source_to_class)} synsets mapped to {target_desc} classes, {size} px",
+        lambda ctx: sources.load_imagenet_subset(
+            ctx, "train", m.source_to_class, list(m.classes), size=size, channels=3
+        ),
+        where=_under(f"{IMAGENET_DIR}/train"),
+        offline=False,
+    )
+    target = Domain(
+        f"{target_name}_mapped",
+        f"{target_desc}, classes with an ImageNet counterpart",
+        mapped("train"),
+        load_test=mapped("test"),
+        where=target_where,
+        offline=False,
+    )
+    dropped = ", ".join(m.unmapped)
+    note = f"dropped: {dropped} (no ImageNet-1k counterpart)" if dropped else ""
+    _add(name, source, target, m.classes, (3, size, size), "efficientnet_lite0", note, tags, name)
 
 
 def _fashion_where(ctx: DataContext) -> list[Path]:
@@ -381,47 +372,23 @@ def _fashion_where(ctx: DataContext) -> list[Path]:
     return [debian] if debian.is_dir() else [ctx.root / idx.FASHION_MNIST_DIR]
 
 
-def _fashion_mapped(split: str) -> Callable[[DataContext], Dataset]:
-    m = IMAGENET_FASHION_MAP
-    return lambda ctx: relabel(
-        sources.load_fashion_mnist(ctx, split, size=28, channels=3),
-        m.target_index_to_class,
-        m.classes,
-    )
-
-
-IMAGENET_FASHION = Domain(
-    "imagenet_fashion",
-    f"ImageNet-1k train images of the {len(IMAGENET_FASHION_MAP.source_to_class)} synsets mapped to Fashion-MNIST classes, 28 px",
-    lambda ctx: sources.load_imagenet_subset(
-        ctx,
-        "train",
-        IMAGENET_FASHION_MAP.source_to_class,
-        list(IMAGENET_FASHION_MAP.classes),
-        size=28,
-        channels=3,
-    ),
-    where=_under(f"{IMAGENET_DIR}/train"),
-    offline=False,
+_imagenet_to(
+    "imagenet2cifar",
+    "cifar10",
+    "CIFAR-10",
+    sources.load_cifar10,
+    _under(cifar.CIFAR10_DIR),
+    32,
+    ("objects", "pretrained"),
 )
-FASHION_MAPPED = Domain(
-    "fashion_mnist_mapped",
-    "Fashion-MNIST (IDX; Debian dataset-fashion-mnist or FashionMNIST/raw), classes with an ImageNet counterpart, as RGB",
-    _fashion_mapped("train"),
-    load_test=_fashion_mapped("test"),
-    where=_fashion_where,
-    offline=False,
-)
-
-_unmapped_f = ", ".join(IMAGENET_FASHION_MAP.unmapped)
-_add(
+# A target that installs offline (Debian's dataset-fashion-mnist), so ImageNet
+# transfer can be measured on a machine without network.
+_imagenet_to(
     "imagenet2fashion",
-    IMAGENET_FASHION,
-    FASHION_MAPPED,
-    IMAGENET_FASHION_MAP.classes,
-    (3, 28, 28),
-    "efficientnet_lite0",
-    f"dropped: {_unmapped_f}" if _unmapped_f else "",
-    tags=("fashion", "pretrained"),
-    class_map="imagenet2fashion",
+    "fashion_mnist",
+    "Fashion-MNIST",
+    sources.load_fashion_mnist,
+    _fashion_where,
+    28,
+    ("fashion", "pretrained"),
 )
