@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/dabench bench quick
-	$(BIN)/dabench report
+	$(BIN)/dabench report --suite quick
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

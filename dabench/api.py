@@ -294,9 +294,12 @@ def report(
     selection: str = "source_val",
     out: Path | None = None,
     fmt: str = "md",
+    suite: str | None = None,
 ):
     """Build the leaderboard from records; write md and csv into ``results``
-    (and ``out`` in ``fmt``). Returns ``(leaderboard, written_paths)``."""
+    (and ``out`` in ``fmt``). With ``suite``, only that suite's methods, pairs
+    and seeds count, whatever else the directory holds.
+    Returns ``(leaderboard, written_paths)``."""
     from dabench.records import atomic_write_text, load_records
     from dabench.report import build_leaderboard, to_csv, to_markdown
     from dabench.selection import SELECTORS
@@ -307,8 +310,18 @@ def report(
         raise UserError(f"unknown format {fmt!r}; choose md or csv")
     if out is not None and not Path(out).parent.is_dir():
         raise UserError(f"cannot write {out}: directory {Path(out).parent} does not exist")
-    lb = build_leaderboard(load_records(results), metric=metric, selection=selection)
+    records = load_records(results)
+    if suite is not None:
+        spec = load_suite(find_suite(suite))
+        records = [
+            r
+            for r in records
+            if r["method"] in spec.methods and r["pair"] in spec.pairs and r["seed"] in spec.seeds
+        ]
+    lb = build_leaderboard(records, metric=metric, selection=selection)
     suffix = metric if selection == "source_val" else f"{metric}_{selection}"
+    if suite is not None:
+        suffix = f"{spec.name}_{suffix}"
     texts = {"md": to_markdown(lb), "csv": to_csv(lb)}
     written = []
     for ext, text in texts.items():

@@ -319,11 +319,18 @@ def data_prepare(pair: str, data_root: Path | None) -> None:
 @click.option(
     "--out", type=click.Path(path_type=Path), default=None, help="Also write the leaderboard here."
 )
-def report(results: Path, metric: str, selection: str, fmt: str, out: Path | None) -> None:
+@click.option(
+    "--suite", default=None, help="Only the runs of this benchmark suite (name or YAML path)."
+)
+def report(
+    results: Path, metric: str, selection: str, fmt: str, out: Path | None, suite: str | None
+) -> None:
     """Print the leaderboard of every recorded run; also writes it (md and csv) into RESULTS."""
     from dabench import api
 
-    lb, written = api.report(results, metric=metric, selection=selection, out=out, fmt=fmt)
+    lb, written = api.report(
+        results, metric=metric, selection=selection, out=out, fmt=fmt, suite=suite
+    )
     from dabench.report.render import display_frame, title
 
     frame = display_frame(lb).reset_index()

@@ -172,3 +172,21 @@ def test_suite_with_unknown_key_or_bad_method_fails_before_running(tmp_path):
     r = CliRunner().invoke(main, ["sweep", str(suite), "--results", str(results)])
     assert r.exit_code == 2 and "unknown key 'steps'" in r.output
     assert not (results / "runs").exists(), "nothing ran"
+
+
+def test_report_suite_keeps_only_that_suites_runs(tmp_path):
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "name: tiny\nmethods: [source_only]\npairs: [digits2mnist]\nseeds: [0]\n"
+        "set:\n  train:\n    steps: 6\n    eval_every: 3\n    batch_size: 8\n"
+    )
+    results = tmp_path / "res"
+    assert CliRunner().invoke(main, ["sweep", str(suite), "--results", str(results)]).exit_code == 0
+    other = ["run", "-m", "coral", "-p", "mnist2digits", "--results", str(results), *FAST]
+    assert CliRunner().invoke(main, other).exit_code == 0
+    r = CliRunner().invoke(main, ["report", "--results", str(results), "--suite", str(suite)])
+    assert r.exit_code == 0, r.output
+    md = (results / "leaderboard_tiny_acc.md").read_text()
+    assert "source_only" in md and "coral" not in md and "mnist2digits" not in md
+    r = CliRunner().invoke(main, ["report", "--results", str(results), "--suite", "nope"])
+    assert r.exit_code == 2 and "no benchmark suite 'nope'" in r.output
