@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import time
@@ -11,14 +10,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from dabench.config import RunConfig, build_config, config_hash, load_yaml
+from dabench.config import RunConfig, config_hash
 from dabench.errors import UserError
 from dabench.records import SCHEMA_VERSION, read_record, record_path, write_curve, write_record
+from dabench.sweep import Suite, find_suite, load_suite, suite_configs  # noqa: F401  (public API)
 
 log = logging.getLogger(__name__)
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-BENCH_DIR = REPO_ROOT / "benchmarks"
 
 
 def ensure_results_dir(results: Path, create: bool) -> Path:
@@ -159,66 +156,6 @@ def run(
 
 
 # ------------------------------------------------------------------ sweeps
-
-SUITE_KEYS = {"name", "description", "methods", "pairs", "seeds", "set"}
-
-
-@dataclasses.dataclass
-class Suite:
-    name: str
-    description: str
-    methods: list[str]
-    pairs: list[str]
-    seeds: list[int]
-    overrides: dict[str, Any]
-
-
-def find_suite(name_or_path: str) -> Path:
-    p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") and p.exists():
-        return p
-    cand = BENCH_DIR / f"{name_or_path}.yaml"
-    if cand.exists():
-        return cand
-    known = sorted(q.stem for q in BENCH_DIR.glob("*.yaml")) if BENCH_DIR.is_dir() else []
-    raise UserError(
-        f"no benchmark suite {name_or_path!r}; known suites: {', '.join(known) or 'none'} (or give a path to a YAML file)"
-    )
-
-
-def load_suite(path: Path) -> Suite:
-    data = load_yaml(path)
-    unknown = sorted(set(data) - SUITE_KEYS)
-    if unknown:
-        raise UserError(
-            f"{path}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(SUITE_KEYS))}"
-        )
-    for key in ("methods", "pairs", "seeds"):
-        if not isinstance(data.get(key), list) or not data[key]:
-            raise UserError(f"{path}: {key!r} must be a non-empty list")
-    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in data["seeds"]):
-        raise UserError(f"{path}: seeds must be non-negative integers")
-    overrides = data.get("set") or {}
-    if not isinstance(overrides, dict):
-        raise UserError(f"{path}: 'set' must be a mapping of config keys to values")
-    return Suite(
-        name=str(data.get("name", path.stem)),
-        description=str(data.get("description", "")),
-        methods=[str(m) for m in data["methods"]],
-        pairs=[str(p) for p in data["pairs"]],
-        seeds=list(data["seeds"]),
-        overrides=overrides,
-    )
-
-
-def suite_configs(suite: Suite, overrides: dict[str, Any] | None = None) -> list[RunConfig]:
-    """Every config of the suite, validated up front so a typo fails before any run."""
-    return [
-        build_config(m, p, s, overrides=overrides, suite_overrides=suite.overrides)
-        for p in suite.pairs
-        for m in suite.methods
-        for s in suite.seeds
-    ]
 
 
 def sweep(
