@@ -23,6 +23,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "configs"
 
 LR_SCHEDULES = ("anneal", "constant", "cosine")
+# Spellings accepted for the same key.
+ALIASES = {"backbone.pretrained": "backbone_pretrained"}
 
 
 @dataclass
@@ -130,6 +132,7 @@ def _section_fields(obj: Any) -> dict[str, Any]:
 def apply_overrides(cfg: RunConfig, overrides: dict[str, Any], origin: str = "--set") -> None:
     """Apply ``{"train.lr": 0.01, "hparams.weight": 0.5, ...}`` in place."""
     for key, raw in overrides.items():
+        key = ALIASES.get(key, key)
         parts = key.split(".")
         if parts[0] == "hparams" and len(parts) == 2:
             cfg.hparams[parts[1]] = raw  # checked against the method in resolve()

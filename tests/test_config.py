@@ -64,3 +64,17 @@ def test_hash_covers_result_not_environment():
     d = build_config("coral", "mnist2digits", 1)
     assert config_hash(a, 1) == config_hash(b, 1)
     assert len({config_hash(a, 1), config_hash(c, 1), config_hash(d, 1), config_hash(a, 2)}) == 4
+
+
+def test_backbone_pretrained_flag_and_its_dotted_alias():
+    a = build_config(
+        "source_only", "mnist2digits", overrides=parse_set(["backbone.pretrained=false"])
+    )
+    b = build_config(
+        "source_only", "mnist2digits", overrides=parse_set(["backbone_pretrained=false"])
+    )
+    assert a.backbone_pretrained is False and b.backbone_pretrained is False
+    with pytest.raises(UserError, match="backbone_pretrained must be bool"):
+        build_config(
+            "source_only", "mnist2digits", overrides=parse_set(["backbone_pretrained=maybe"])
+        )
