@@ -138,29 +138,34 @@ MNISTM_HALF = Domain(
 )
 
 
-def _cifar_stl(
-    fn: Callable, mapping: dict[int, int], split: str
-) -> Callable[[DataContext], Dataset]:
-    return lambda ctx: relabel(
-        fn(ctx, split, size=32, channels=3), mapping, STL_CIFAR_SHARED.classes
+def _shared9(
+    name: str, desc: str, loader: Callable, mapping: dict[int, int], root_dir: str
+) -> Domain:
+    """CIFAR-10 or STL-10 reduced to the 9 classes they share, at 32 px."""
+
+    def split(which: str) -> Callable[[DataContext], Dataset]:
+        return lambda ctx: relabel(
+            loader(ctx, which, size=32, channels=3), mapping, STL_CIFAR_SHARED.classes
+        )
+
+    return Domain(
+        name, desc, split("train"), load_test=split("test"), where=_under(root_dir), offline=False
     )
 
 
-CIFAR9 = Domain(
+CIFAR9 = _shared9(
     "cifar10_9",
     "CIFAR-10, 9 classes shared with STL-10 (frog dropped)",
-    _cifar_stl(sources.load_cifar10, STL_CIFAR_SHARED.cifar10, "train"),
-    load_test=_cifar_stl(sources.load_cifar10, STL_CIFAR_SHARED.cifar10, "test"),
-    where=_under(cifar.CIFAR10_DIR),
-    offline=False,
+    sources.load_cifar10,
+    STL_CIFAR_SHARED.cifar10,
+    cifar.CIFAR10_DIR,
 )
-STL9 = Domain(
+STL9 = _shared9(
     "stl10_9",
     "STL-10, 9 classes shared with CIFAR-10 (monkey dropped), 96 -> 32 px",
-    _cifar_stl(sources.load_stl10, STL_CIFAR_SHARED.stl10, "train"),
-    load_test=_cifar_stl(sources.load_stl10, STL_CIFAR_SHARED.stl10, "test"),
-    where=_under(stl.STL10_DIR),
-    offline=False,
+    sources.load_stl10,
+    STL_CIFAR_SHARED.stl10,
+    stl.STL10_DIR,
 )
 
 

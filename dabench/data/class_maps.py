@@ -127,17 +127,7 @@ class SharedClasses:
 # ordered as in CIFAR-10. STL-10 calls automobile "car"; CIFAR-10's frog and
 # STL-10's monkey have no counterpart and are dropped.
 STL_CIFAR_SHARED = SharedClasses(
-    classes=(
-        "airplane",
-        "automobile",
-        "bird",
-        "cat",
-        "deer",
-        "dog",
-        "horse",
-        "ship",
-        "truck",
-    ),
+    classes=tuple(c for c in CIFAR10_CLASSES if c != "frog"),
     cifar10={
         0: 0,  # airplane
         1: 1,  # automobile
