@@ -1,9 +1,16 @@
 """Run configuration: dataclasses are the schema, YAML the file format.
 
-Merge order: dataclass defaults < ``configs/defaults.yaml`` < a suite file's
-``set:`` block < ``--set key=value``. Unknown keys, wrong types and values out
-of range are :class:`UserError` s. The config hash covers everything that can
-change a result and nothing that cannot (device, paths, worker counts).
+Merge order: dataclass defaults < ``configs/defaults.yaml`` < the method's own
+``train_defaults`` < the values drawn for trial ``hparams_seed`` (none for trial
+0) < a suite file's ``set:`` block < its ``set_for:`` block for the method (or
+``method@pair``) < ``--set key=value``. Unknown keys, wrong types and values out
+of range are :class:`UserError` s.
+
+The config hash covers everything that can change a result and nothing that
+cannot: not the device, paths or worker counts, not ``train.selection`` (every
+rule is scored on every run) and not ``hparams_seed`` itself (only the values it
+drew). The method's, the pair's and the trainer's versions are part of it, so
+a changed method reruns instead of reusing stale records.
 """
 
 from __future__ import annotations
@@ -18,11 +25,24 @@ from typing import Any
 import yaml
 
 from dabench.errors import UserError
+from dabench.search import Distribution, LogUniform, draw_trial
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "configs"
 
 LR_SCHEDULES = ("anneal", "constant", "cosine")
+# Bumped whenever the shared training loop changes what a run produces
+# (v2: collapse detection with early stop).
+TRAINER_VERSION = 2
+
+# Search distributions of the trainer's optimizer settings, shared by every
+# method: each method's trials draw its own values from the same ranges.
+# Batch size is not searched: it sets the compute of every run, and the
+# search budget is counted in runs of equal cost.
+TRAIN_SEARCH: dict[str, Distribution] = {
+    "lr": LogUniform(1e-3, 1e-1),
+    "weight_decay": LogUniform(1e-5, 1e-3),
+}
 # Spellings accepted for the same key.
 ALIASES = {"backbone.pretrained": "backbone_pretrained"}
 
@@ -38,7 +58,10 @@ class TrainConfig:
     weight_decay: float = 5e-4
     lr_schedule: str = "anneal"  # DANN paper: lr / (1 + 10 p)^0.75
     eval_every: int = 100
-    selection: str = "source_val"
+    selection: str = "source_val"  # the headline rule; not hashed: every rule is scored
+    # Stop a run at the evaluation that finds it collapsed (see dabench.monitor);
+    # the run is recorded as collapsed either way.
+    collapse_stop: bool = True
 
 
 @dataclass
@@ -53,6 +76,7 @@ class RunConfig:
     method: str
     pair: str
     seed: int = 0
+    hparams_seed: int = 0  # trial: 0 = the defaults, k > 0 = draw k of the search space
     backbone: str = ""  # empty: the pair's default backbone
     backbone_pretrained: bool = True  # for backbones that have pretrained weights
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -67,12 +91,19 @@ class RunConfig:
         """The part of the config that determines the result."""
         d = self.to_dict()
         d.pop("device")
+        d.pop("hparams_seed")
+        d["train"].pop("selection")
         d["data"] = {"split_seed": self.data.split_seed}
         return d
 
 
-def config_hash(cfg: RunConfig, pair_version: int) -> str:
-    payload = dict(cfg.hashed_dict(), pair_version=pair_version)
+def config_hash(cfg: RunConfig, pair_version: int, method_version: int) -> str:
+    payload = dict(
+        cfg.hashed_dict(),
+        pair_version=pair_version,
+        method_version=method_version,
+        trainer_version=TRAINER_VERSION,
+    )
     blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
@@ -82,6 +113,7 @@ def config_hash(cfg: RunConfig, pair_version: int) -> str:
 _RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     # key: (low, high, low_exclusive)
     "seed": (0, None, False),
+    "hparams_seed": (0, None, False),
     "train.steps": (1, None, False),
     "train.batch_size": (2, None, False),
     "train.lr": (0.0, None, True),
@@ -137,7 +169,7 @@ def apply_overrides(cfg: RunConfig, overrides: dict[str, Any], origin: str = "--
         if parts[0] == "hparams" and len(parts) == 2:
             cfg.hparams[parts[1]] = raw  # checked against the method in resolve()
             continue
-        if len(parts) == 1 and parts[0] in ("seed", "backbone", "backbone_pretrained", "device"):
+        if len(parts) == 1 and parts[0] in TOP_LEVEL_KEYS:
             setattr(cfg, parts[0], _coerce(key, raw, getattr(cfg, parts[0])))
             continue
         if len(parts) == 2 and parts[0] in ("train", "data"):
@@ -154,8 +186,11 @@ def apply_overrides(cfg: RunConfig, overrides: dict[str, Any], origin: str = "--
         )
 
 
+TOP_LEVEL_KEYS = ("seed", "hparams_seed", "backbone", "backbone_pretrained", "device")
+
+
 def settable_keys() -> list[str]:
-    keys = ["seed", "backbone", "backbone_pretrained", "device"]
+    keys = list(TOP_LEVEL_KEYS)
     keys += [f"train.{f.name}" for f in dataclasses.fields(TrainConfig)]
     keys += [f"data.{f.name}" for f in dataclasses.fields(DataConfig)]
     return keys + ["hparams.<name>"]
@@ -203,6 +238,16 @@ def load_defaults(config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
     return flatten(load_yaml(path)) if path.exists() else {}
 
 
+def search_space(method_cls: Any) -> dict[str, Distribution]:
+    """Every searched name of a method: the trainer's optimizer settings
+    (``train.*``) and the method's own hyperparameters (``hparams.*``)."""
+    space: dict[str, Distribution] = {f"train.{k}": d for k, d in TRAIN_SEARCH.items()}
+    for name, spec in method_cls.hparams.items():
+        if spec.search is not None:
+            space[f"hparams.{name}"] = spec.search
+    return space
+
+
 def build_config(
     method: str,
     pair: str,
@@ -210,12 +255,30 @@ def build_config(
     overrides: dict[str, Any] | None = None,
     suite_overrides: dict[str, Any] | None = None,
     config_dir: Path = CONFIG_DIR,
+    hparams_seed: int = 0,
 ) -> RunConfig:
-    """Merge defaults, ``configs/``, suite overrides and ``--set``; validate."""
+    """Merge defaults, ``configs/``, the method's defaults, trial draws, suite
+    overrides and ``--set``; validate."""
+    from dabench.methods import METHODS
+
+    method_cls = METHODS.get(method)
     cfg = RunConfig(method=method, pair=pair, seed=seed)
     apply_overrides(cfg, load_defaults(config_dir), origin=str(config_dir / "defaults.yaml"))
-    apply_overrides(cfg, flatten(suite_overrides or {}), origin="the suite file")
-    apply_overrides(cfg, overrides or {})
+    apply_overrides(
+        cfg,
+        {f"train.{k}": v for k, v in method_cls.train_defaults.items()},
+        origin=f"{method}'s train_defaults",
+    )
+    overrides = dict(overrides or {})
+    # The trial may be chosen by argument, by the suite or by --set; --set wins.
+    suite_flat = flatten(suite_overrides or {})
+    k = overrides.get("hparams_seed", suite_flat.get("hparams_seed", hparams_seed))
+    k = _coerce("hparams_seed", k, 0)
+    _check_range("hparams_seed", k, 0, None)
+    cfg.hparams_seed = k
+    apply_overrides(cfg, draw_trial(k, method, search_space(method_cls)), origin=f"trial {k}")
+    apply_overrides(cfg, suite_flat, origin="the suite file")
+    apply_overrides(cfg, overrides)
     return resolve(cfg)
 
 
@@ -242,7 +305,12 @@ def resolve(cfg: RunConfig) -> RunConfig:
             f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {cfg.train.lr_schedule!r}"
         )
     flat = flatten(
-        {"seed": cfg.seed, "train": _section_fields(cfg.train), "data": _section_fields(cfg.data)}
+        {
+            "seed": cfg.seed,
+            "hparams_seed": cfg.hparams_seed,
+            "train": _section_fields(cfg.train),
+            "data": _section_fields(cfg.data),
+        }
     )
     for key, (low, high, excl) in _RANGES.items():
         _check_range(key, flat[key], low, high, excl)

@@ -18,6 +18,7 @@ from dabench.data.base import Batch
 from dabench.models.backbones import Backbone
 from dabench.models.heads import mlp_head
 from dabench.registry import Registry
+from dabench.search import Distribution
 
 
 class TargetAccess(str, Enum):
@@ -30,13 +31,20 @@ class TargetAccess(str, Enum):
 
 @dataclass(frozen=True)
 class HParam:
-    """A method hyperparameter: default (its type is the parameter's type) and range."""
+    """A method hyperparameter: default (its type is the parameter's type), the
+    range of valid values, and the distribution trials draw it from (``None``:
+    not searched, every trial uses the default)."""
 
     default: Any
     doc: str
     low: float | None = None
     high: float | None = None
     choices: tuple[Any, ...] | None = None
+    search: Distribution | None = None
+
+    def __post_init__(self) -> None:
+        if self.search is not None and not self.search.contains(self.default):
+            raise ValueError(f"default {self.default!r} lies outside {self.search.describe()}")
 
 
 class Method(nn.Module):
@@ -58,6 +66,12 @@ class Method(nn.Module):
     # calls fit() instead of running the step loop.
     trainable: ClassVar[bool] = True
     hparams: ClassVar[dict[str, HParam]] = {}
+    # Optimizer settings this method's paper prescribes (e.g. {"lr": 0.01}):
+    # its trial 0. They override configs/defaults.yaml, never a search draw.
+    train_defaults: ClassVar[dict[str, Any]] = {}
+    # Bump whenever the method's behaviour changes: the version is part of the
+    # run key, so records made by the old code are rerun, never reused.
+    version: ClassVar[int] = 1
 
     def __init__(
         self,
