@@ -4,7 +4,11 @@ Training of Neural Networks", JMLR 17(59), 2016).
 * gradient reversal: identity forward, ``-lambda * grad`` backward (Sec. 4.2),
   via pytorch-adapt's ``GradientReversal`` autograd function;
 * the domain loss: binary cross-entropy of the domain classifier, source = 1,
-  target = 0 (Eq. 9-10), averaged over both domains' samples;
+  target = 0, as the paper's objective writes it (Eq. 9, Sec. 4): the mean over
+  the source samples *plus* the mean over the target samples,
+  ``1/n sum_src L_d + 1/n' sum_tgt L_d``. pytorch-adapt's ``DomainLossHook``
+  sums the two means as well. (One mean over the concatenated batch is half of
+  this when n = n', and weighs the larger domain more when n != n'.);
 * the coefficient schedule ``lambda_p = 2 / (1 + exp(-gamma p)) - 1`` with
   ``gamma = 10`` and ``p`` the training progress in [0, 1] (Sec. 5.2.2).
 """
@@ -30,9 +34,12 @@ def grad_reverse(x: torch.Tensor, coeff: float) -> torch.Tensor:
 
 
 def domain_adversarial_loss(d_src: torch.Tensor, d_tgt: torch.Tensor) -> torch.Tensor:
-    """BCE of domain logits ``(n_s,)``/``(n_s, 1)`` (label 1) and ``(n_t,)`` (label 0)."""
+    """Per-domain mean BCE of domain logits, summed over the two domains:
+    source ``(n_s,)``/``(n_s, 1)`` labelled 1, target ``(n_t,)``/``(n_t, 1)`` labelled 0."""
     d_src = d_src.reshape(-1)
     d_tgt = d_tgt.reshape(-1)
-    logits = torch.cat([d_src, d_tgt])
-    labels = torch.cat([torch.ones_like(d_src), torch.zeros_like(d_tgt)])
-    return F.binary_cross_entropy_with_logits(logits, labels)
+    if d_src.numel() == 0 or d_tgt.numel() == 0:
+        raise ValueError("the domain loss needs at least one source and one target sample")
+    return F.binary_cross_entropy_with_logits(
+        d_src, torch.ones_like(d_src)
+    ) + F.binary_cross_entropy_with_logits(d_tgt, torch.zeros_like(d_tgt))

@@ -7,8 +7,16 @@ covariances of one layer's activations.
 
 The paper aligns the last classification layer (fc8, the logits) and picks
 ``lambda`` so that the two losses are of similar size at the end of training.
-``layer`` chooses ``logits`` (the paper) or ``features`` (the backbone output,
-as in many re-implementations); ``weight`` is lambda.
+``layer`` chooses ``logits`` (the paper, Sec. 4: "we apply the CORAL loss to
+the last classification layer fc8") or ``features`` (the backbone output, as
+TLlib and DomainBed do); ``weight`` is lambda, 1 by default.
+
+Search space (trials k > 0): lr and weight decay from the trainer's shared
+ranges; ``weight`` log-uniform in [0.1, 10] (DomainBed searches its CORAL
+weight in 10^U(-1, 1)); ``layer`` in {logits, features}.
+
+Deviation: the paper fine-tunes an ImageNet AlexNet on Office-31 with lr 1e-3;
+the budget and optimizer here are the trainer's.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import torch.nn.functional as F
 from dabench.data.base import Batch
 from dabench.losses import coral_loss
 from dabench.methods.base import HParam, Method, TargetAccess, register
+from dabench.search import Choice, LogUniform
 
 
 @register
@@ -28,8 +37,15 @@ class DeepCORAL(Method):
     paper = "Sun & Saenko, ECCV-W 2016"
     target_access = TargetAccess.UNLABELED
     hparams = {
-        "weight": HParam(1.0, "lambda, the weight of the CORAL loss", low=0.0),
-        "layer": HParam("logits", "which activations to align", choices=("logits", "features")),
+        "weight": HParam(
+            1.0, "lambda, the weight of the CORAL loss", low=0.0, search=LogUniform(0.1, 10.0)
+        ),
+        "layer": HParam(
+            "logits",
+            "which activations to align",
+            choices=("logits", "features"),
+            search=Choice(("logits", "features")),
+        ),
     }
 
     def loss(
