@@ -25,6 +25,7 @@ from dabench.config import RunConfig
 from dabench.data.base import infinite_batches, ordered_batches
 from dabench.data.pairs import PairSplits
 from dabench.methods.base import Method, TargetAccess
+from dabench.monitor import Collapse, CollapseMonitor
 from dabench.selection import SELECTORS, Evaluation
 
 log = logging.getLogger(__name__)
@@ -123,6 +124,7 @@ class TrainResult:
     train_seconds: float
     eval_seconds: float
     final_parts: dict[str, float] = field(default_factory=dict)
+    collapse: Collapse | None = None
 
 
 ProgressFn = Callable[[int, int, dict[str, float]], None]
@@ -194,6 +196,7 @@ def train(
     )
 
     selectors = [SELECTORS.get(n) for n in SELECTORS.names()]
+    monitor = CollapseMonitor(num_classes)
     best: dict[str, tuple[SelectionResult, dict[str, torch.Tensor]]] = {}
     curve: list[dict[str, Any]] = []
     eval_seconds = 0.0
@@ -222,6 +225,8 @@ def train(
                 if state is None:
                     state = copy.deepcopy(method.state_dict())
                 best[sel.name] = (SelectionResult(step, score, sv.acc), state)
+        collapse = monitor.update(step, sv.acc, tv.logits)
+        row["collapsed"] = collapse is not None
         curve.append(row)
         eval_seconds += time.perf_counter() - te
 
@@ -242,6 +247,9 @@ def train(
             do_eval(step)
         if progress is not None:
             progress(step, tc.steps, parts)
+        if monitor.collapse is not None and tc.collapse_stop:
+            log.info("stopping at step %d: %s", step, monitor.collapse.reason)
+            break
 
     final_state = copy.deepcopy(method.state_dict())
     selections: dict[str, SelectionResult] = {}
@@ -252,4 +260,6 @@ def train(
         selections[name] = res
     method.load_state_dict(final_state)
     total_s = time.perf_counter() - t0
-    return TrainResult(selections, curve, step, total_s - eval_seconds, eval_seconds, parts)
+    return TrainResult(
+        selections, curve, step, total_s - eval_seconds, eval_seconds, parts, monitor.collapse
+    )
