@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-import math
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from dabench.config import RunConfig, config_hash
+from dabench.config import TRAINER_VERSION, RunConfig, config_hash
 from dabench.errors import UserError
-from dabench.records import SCHEMA_VERSION, read_record, record_path, write_curve, write_record
-from dabench.sweep import Suite, find_suite, load_suite, suite_configs  # noqa: F401  (public API)
+from dabench.records import (
+    RunRecord,
+    build_record,
+    read_record,
+    record_path,
+    write_curve,
+    write_record,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +38,26 @@ def ensure_results_dir(results: Path, create: bool) -> Path:
 
 
 def run_id_for(cfg: RunConfig) -> tuple[str, str, int]:
+    """``(run_id, config_hash, pair_version)``: the run key covers the resolved
+    config and the versions of the method, the pair and the trainer."""
     from dabench.data import PAIRS
+    from dabench.methods import METHODS
 
     pair = PAIRS.get(cfg.pair)
-    h = config_hash(cfg, pair.version)
+    h = config_hash(cfg, pair.version, METHODS.get(cfg.method).version)
     return f"{cfg.method}__{cfg.pair}__s{cfg.seed}__{h}", h, pair.version
 
 
-def existing_record(cfg: RunConfig, results: Path) -> dict[str, Any] | None:
+# A recorded run with one of these statuses is a result: rerunning the same
+# config and seed would reproduce it. Failed runs (a crash) are retried.
+FINAL_STATUSES = ("ok", "collapsed", "diverged")
+
+
+def existing_record(cfg: RunConfig, results: Path) -> RunRecord | None:
     run_id, _, _ = run_id_for(cfg)
     path = record_path(results, run_id)
     rec = read_record(path) if path.exists() else None
-    return rec if rec is not None and rec.get("status") == "ok" else None
-
-
-def _finite(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 6)
+    return rec if rec is not None and rec.status in FINAL_STATUSES else None
 
 
 def run(
@@ -56,16 +65,17 @@ def run(
     results: Path,
     force: bool = False,
     progress: Callable[[int, int, dict[str, float]], None] | None = None,
-) -> tuple[dict[str, Any], bool]:
+) -> tuple[RunRecord, bool]:
     """Train and evaluate one config; returns ``(record, reused)``.
 
-    An existing successful record with the same config hash is returned as is
-    unless ``force``. Failed and diverged runs are recorded too.
+    An existing record of the same run key (ok, collapsed or diverged) is
+    returned as is unless ``force``. Failed, diverged and collapsed runs are
+    recorded too.
     """
     from dabench.data import PAIRS, DataContext, make_splits
     from dabench.methods import METHODS
     from dabench.models import build_backbone
-    from dabench.selection import SELECTORS
+    from dabench.provenance import provenance
     from dabench.train import DivergedError, resolve_device, seed_everything, train
 
     results = ensure_results_dir(results, create=True)
@@ -80,26 +90,17 @@ def run(
     device = resolve_device(cfg.device)
     ctx = DataContext.default(cfg.data.root, cfg.data.download)
     splits = make_splits(pair, ctx, cfg.data.split_seed, need_source=method_cls.needs_source_images)
-
-    from dabench.provenance import provenance
-
-    record: dict[str, Any] = {
-        "schema": SCHEMA_VERSION,
-        "run_id": run_id,
-        "method": cfg.method,
-        "pair": cfg.pair,
-        "pair_version": pair_version,
-        "seed": cfg.seed,
-        "backbone": cfg.backbone,
-        "target_access": method_cls.target_access.value,
-        "config": cfg.to_dict(),
-        "config_hash": h,
-        "status": "ok",
-        "error": None,
-        "splits": splits.sizes(),
-        "provenance": provenance(device),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
+    make = functools.partial(
+        build_record,
+        cfg,
+        run_id=run_id,
+        config_hash=h,
+        method_cls=method_cls,
+        pair_version=pair_version,
+        trainer_version=TRAINER_VERSION,
+        splits=splits.sizes(),
+        provenance=provenance(device),
+    )
     t0 = time.perf_counter()
     seed_everything(cfg.seed)
     backbone = build_backbone(cfg.backbone, pair.input_shape, pretrained=cfg.backbone_pretrained)
@@ -107,49 +108,18 @@ def run(
     try:
         result = train(method, splits, cfg, device, progress=progress)
     except DivergedError as e:
-        record.update(
-            status="diverged", error=str(e), timing={"total_seconds": time.perf_counter() - t0}
-        )
+        record = make(status="diverged", error=str(e), total_seconds=time.perf_counter() - t0)
         write_record(results, record)
         return record, False
     except Exception as e:
-        record.update(
+        record = make(
             status="failed",
             error=f"{type(e).__name__}: {e}",
-            timing={"total_seconds": time.perf_counter() - t0},
+            total_seconds=time.perf_counter() - t0,
         )
         write_record(results, record)
         raise
-
-    rule = cfg.train.selection
-    head = result.selections[rule]
-    record["metrics"] = {
-        "target_test_acc": _finite(head.target_test_acc),
-        "target_test_f1": _finite(head.target_test_f1),
-        "source_val_acc": _finite(head.source_val_acc),
-    }
-    record["selection"] = {
-        "rule": rule,
-        "step": head.step,
-        "uses_target_labels": SELECTORS.get(rule).uses_target_labels,
-    }
-    record["by_selection"] = {
-        name: {
-            "step": r.step,
-            "target_test_acc": _finite(r.target_test_acc),
-            "target_test_f1": _finite(r.target_test_f1),
-            "source_val_acc": _finite(r.source_val_acc),
-            "uses_target_labels": SELECTORS.get(name).uses_target_labels,
-        }
-        for name, r in sorted(result.selections.items())
-    }
-    record["final_losses"] = {k: _finite(v) for k, v in result.final_parts.items()}
-    record["timing"] = {
-        "steps": result.steps_run,
-        "train_seconds": round(result.train_seconds, 3),
-        "eval_seconds": round(result.eval_seconds, 3),
-        "total_seconds": round(time.perf_counter() - t0, 3),
-    }
+    record = make(result=result, total_seconds=time.perf_counter() - t0)
     write_curve(results, run_id, result.curve)
     write_record(results, record)
     return record, False
@@ -189,11 +159,47 @@ def describe(what: str) -> tuple[list[tuple[Any, ...]], list[str]]:
                 c.description,
                 c.paper,
                 c.target_access.value,
-                ", ".join(f"{k}={v.default}" for k, v in c.hparams.items()) or "–",
+                c.version,
+                "; ".join(
+                    f"{k}={v.default}" + (f" ~ {v.search.describe()}" if v.search else "")
+                    for k, v in c.hparams.items()
+                )
+                or "–",
+                ", ".join(f"{k}={v}" for k, v in c.train_defaults.items()) or "–",
             )
             for n, c in METHODS.items()
         ]
-        return rows, ["name", "description", "paper", "target data seen", "hyperparameters"]
+        return rows, [
+            "name",
+            "description",
+            "paper",
+            "target data seen",
+            "version",
+            "hyperparameters: default ~ search",
+            "own train defaults",
+        ]
+    if what == "search":
+        from dabench.config import TRAIN_SEARCH, TrainConfig, load_defaults
+
+        defaults = load_defaults()
+        rows = [
+            (
+                "(every method)",
+                f"train.{k}",
+                defaults.get(f"train.{k}", getattr(TrainConfig(), k)),
+                d.describe(),
+            )
+            for k, d in TRAIN_SEARCH.items()
+        ]
+        for n, c in METHODS.items():
+            for k, v in c.train_defaults.items():
+                if k in TRAIN_SEARCH:
+                    rows.append((n, f"train.{k}", v, TRAIN_SEARCH[k].describe()))
+            for k, v in c.hparams.items():
+                rows.append(
+                    (n, f"hparams.{k}", v.default, v.search.describe() if v.search else "fixed")
+                )
+        return rows, ["method", "key", "default (trial 0)", "search distribution (trials > 0)"]
     if what == "pairs":
         rows = [
             (
@@ -219,7 +225,7 @@ def describe(what: str) -> tuple[list[tuple[Any, ...]], list[str]]:
             for n, s in SELECTORS.items()
         ]
         return rows, ["name", "description", "reads target labels"]
-    raise UserError(f"cannot list {what!r}; choose methods, pairs, backbones or selectors")
+    raise UserError(f"cannot list {what!r}; choose methods, search, pairs, backbones or selectors")
 
 
 # ------------------------------------------------------------------ report
@@ -232,11 +238,12 @@ def report(
     out: Path | None = None,
     fmt: str = "md",
     suite: str | None = None,
+    show_trials: bool = False,
 ):
     """Build the leaderboard from records; write md and csv into ``results``
-    (and ``out`` in ``fmt``). With ``suite``, only that suite's methods, pairs
-    and seeds count, whatever else the directory holds.
-    Returns ``(leaderboard, written_paths)``."""
+    (and ``out`` in ``fmt``). With ``suite``, only the runs that suite asks for
+    (its run keys: methods, pairs, trials, seeds and budget) count, whatever
+    else the directory holds. Returns ``(leaderboard, written_paths)``."""
     from dabench.records import atomic_write_text, load_records
     from dabench.report import build_leaderboard, to_csv, to_markdown
     from dabench.selection import SELECTORS
@@ -249,17 +256,16 @@ def report(
         raise UserError(f"cannot write {out}: directory {Path(out).parent} does not exist")
     records = load_records(results)
     if suite is not None:
+        from dabench.sweep import find_suite, load_suite, suite_run_ids
+
         spec = load_suite(find_suite(suite))
-        records = [
-            r
-            for r in records
-            if r["method"] in spec.methods and r["pair"] in spec.pairs and r["seed"] in spec.seeds
-        ]
+        ids = suite_run_ids(spec, results)
+        records = [r for r in records if r.run_id in ids]
     lb = build_leaderboard(records, metric=metric, selection=selection)
     suffix = metric if selection == "source_val" else f"{metric}_{selection}"
     if suite is not None:
         suffix = f"{spec.name}_{suffix}"
-    texts = {"md": to_markdown(lb), "csv": to_csv(lb)}
+    texts = {"md": to_markdown(lb, show_trials=show_trials), "csv": to_csv(lb)}
     written = []
     for ext, text in texts.items():
         path = results / f"leaderboard_{suffix}.{ext}"

@@ -19,7 +19,8 @@ from rich.table import Table  # noqa: E402
 
 from dabench.errors import UserError  # noqa: E402
 
-console = Console()
+# A pipe or file gets tables in full: no truncated names a script could not grep.
+console = Console(width=None if sys.stdout.isatty() else 100_000)
 err_console = Console(stderr=True)
 DEFAULT_RESULTS = Path("results")
 
@@ -50,13 +51,13 @@ def main(verbose: bool) -> None:
 
 # ------------------------------------------------------------------- list
 
-LISTABLE = ("methods", "pairs", "backbones", "selectors")
+LISTABLE = ("methods", "search", "pairs", "backbones", "selectors")
 
 
 @main.command("list")
 @click.argument("what", type=click.Choice(LISTABLE), default="methods")
 def list_cmd(what: str) -> None:
-    """List registered methods, pairs, backbones or selection rules."""
+    """List registered methods, search spaces, pairs, backbones or selection rules."""
     from dabench import api
 
     rows, columns = api.describe(what)
@@ -104,23 +105,36 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.2f}%"
 
 
-def _summary(rec: dict, reused: bool) -> str:
-    if rec["status"] != "ok":
-        return f"[red]{rec['run_id']}: {rec['status']}[/red] ({rec.get('error')})"
-    m = rec["metrics"]
-    sel = rec["selection"]
+def _summary(rec, reused: bool, rule: str) -> str:
+    """One line for a RunRecord, under the selection rule the user asked for."""
+    what = f"{rec.method} on {rec.pair} trial {rec.hparams_seed} seed {rec.seed}"
+    m = rec.by_selection.get(rule)
+    if m is None:
+        return f"[red]{what}: {rec.status}[/red] ({rec.error})"
     tag = " [dim](recorded earlier; --force to rerun)[/dim]" if reused else ""
-    return (
-        f"{rec['method']} on {rec['pair']} seed {rec['seed']}: "
-        f"target acc [bold]{_pct(m['target_test_acc'])}[/bold], macro-F1 {_pct(m['target_test_f1'])} "
-        f"(selected by {sel['rule']} at step {sel['step']}; source val acc {_pct(m['source_val_acc'])}){tag}"
+    text = (
+        f"{what}: target acc [bold]{_pct(m.target_test_acc)}[/bold], macro-F1 "
+        f"{_pct(m.target_test_f1)} (selected by {rule} at step {m.step}; source val acc "
+        f"{_pct(m.source_val_acc)}){tag}"
     )
+    if rec.status == "collapsed":
+        text += (
+            f" [yellow]COLLAPSED at step {rec.collapse['step']}: {rec.collapse['reason']}[/yellow]"
+        )
+    return text
 
 
 @main.command()
 @click.option("--method", "-m", required=True, help="Method name (see `dabench list methods`).")
 @click.option("--pair", "-p", required=True, help="Pair name (see `dabench list pairs`).")
 @click.option("--seed", "-s", type=int, default=0, show_default=True, help="Training seed.")
+@click.option(
+    "--hparams-seed",
+    type=int,
+    default=None,
+    help="Hyperparameter trial: 0 = defaults, K > 0 = draw K of the search space "
+    "(see `dabench list search`).",
+)
 @click.option(
     "--steps", type=int, default=None, help="Training steps (same as --set train.steps=N)."
 )
@@ -142,12 +156,16 @@ def _summary(rec: dict, reused: bool) -> str:
 @click.option(
     "--force", is_flag=True, help="Rerun even if this config and seed are already recorded."
 )
-def run(method, pair, seed, steps, sets, results, device, data_root, download, force) -> None:
+def run(
+    method, pair, seed, hparams_seed, steps, sets, results, device, data_root, download, force
+) -> None:
     """Train one method on one pair and record the result."""
     from dabench import api
     from dabench.config import build_config, parse_set
 
     overrides = parse_set(sets)
+    if hparams_seed is not None:
+        overrides["hparams_seed"] = hparams_seed
     if steps is not None:
         overrides["train.steps"] = steps
     if device is not None:
@@ -164,41 +182,95 @@ def run(method, pair, seed, steps, sets, results, device, data_root, download, f
             force=force,
             progress=_progress_factory(progress, f"{method} {pair} s{seed}"),
         )
-    console.print(_summary(rec, reused))
-    if rec["status"] != "ok":
+    console.print(_summary(rec, reused, cfg.train.selection))
+    if rec.status != "ok":
         sys.exit(1)
 
 
 # ------------------------------------------------------------ bench/sweep
 
 
-def _run_suite(suite_ref: str, results: Path, force: bool, sets: tuple[str, ...]) -> None:
+def _run_stage(configs, results: Path, force: bool, label: str) -> dict[str, int]:
     from dabench import api
-    from dabench.config import parse_set
 
-    suite = api.load_suite(api.find_suite(suite_ref))
-    configs = api.suite_configs(suite, parse_set(sets))
-    api.ensure_results_dir(results, create=True)
-    console.print(f"[bold]{suite.name}[/bold]: {len(configs)} runs ({suite.description})")
-    failed = 0
+    counts: dict[str, int] = {}
     with _progress() as progress:
-        overall = progress.add_task("suite", total=len(configs), info="")
-        for i, (_cfg, rec, reused) in enumerate(
+        overall = progress.add_task(label, total=len(configs), info="")
+        for i, (cfg, rec, reused) in enumerate(
             api.sweep(
                 configs,
                 results,
                 force=force,
                 progress_factory=lambda c: _progress_factory(
-                    progress, f"{c.method} {c.pair} s{c.seed}"
+                    progress, f"{c.method} {c.pair} h{c.hparams_seed} s{c.seed}"
                 ),
             ),
             start=1,
         ):
             progress.update(overall, completed=i)
-            failed += rec["status"] != "ok"
-            progress.console.print(f"[{i}/{len(configs)}] " + _summary(rec, reused))
-    if failed:
-        err_console.print(f"[red]{failed} run(s) failed or diverged; see their records[/red]")
+            counts[rec.status] = counts.get(rec.status, 0) + 1
+            progress.console.print(
+                f"[{i}/{len(configs)}] " + _summary(rec, reused, cfg.train.selection)
+            )
+    return counts
+
+
+def _run_suite(
+    suite_ref: str, results: Path, force: bool, sets: tuple[str, ...], dry_run: bool = False
+) -> None:
+    from dabench import api
+    from dabench.config import parse_set
+    from dabench.sweep import final_configs, find_suite, load_suite, suite_configs
+
+    suite = load_suite(find_suite(suite_ref))
+    overrides = parse_set(sets)
+    configs = suite_configs(suite, overrides)
+    n_final = len(suite.methods) * len(suite.pairs) * len(suite.final_seeds)
+    console.print(
+        f"[bold]{suite.name}[/bold]: {len(configs)} runs ({len(suite.methods)} methods x "
+        f"{len(suite.pairs)} pairs x {len(suite.hparams_seeds)} trials x {len(suite.seeds)} seeds)"
+        + (
+            f", then each cell's trial selected by {suite.final_selection} with seeds "
+            f"{suite.final_seeds} (up to {n_final} runs, fewer where recorded)"
+            if suite.final_seeds
+            else ""
+        )
+        + (f" — {suite.description}" if suite.description else "")
+    )
+    if dry_run:
+        results_ok = Path(results).is_dir()
+        stages = [("search" if suite.final_seeds else "run", configs)]
+        if suite.final_seeds and results_ok:
+            stages.append(("final", final_configs(suite, results, overrides)))
+        for stage, cfgs in stages:
+            for c in cfgs:
+                run_id = api.run_id_for(c)[0]
+                done = results_ok and api.existing_record(c, results) is not None
+                console.print(
+                    f"{stage}\t{c.method}\t{c.pair}\ttrial={c.hparams_seed}\tseed={c.seed}\t"
+                    f"{'recorded' if done else 'pending'}\t{run_id}",
+                    markup=False,
+                    highlight=False,
+                )
+        return
+    api.ensure_results_dir(results, create=True)
+    counts = _run_stage(configs, results, force, "search" if suite.final_seeds else "suite")
+    if suite.final_seeds:
+        final = final_configs(suite, results, overrides)
+        console.print(
+            f"[bold]final stage[/bold]: {len(final)} runs of the trials selected by "
+            f"{suite.final_selection}"
+        )
+        for k, v in _run_stage(final, results, force=False, label="final").items():
+            counts[k] = counts.get(k, 0) + v
+    summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    console.print(f"runs: {summary}")
+    if counts.get("collapsed") or counts.get("diverged"):
+        err_console.print(
+            "[yellow]collapsed and diverged runs are results: the report counts them per cell[/yellow]"
+        )
+    if counts.get("failed"):
+        err_console.print(f"[red]{counts['failed']} run(s) failed; see their records[/red]")
         sys.exit(1)
 
 
@@ -207,6 +279,9 @@ _suite_options = [
         "--results", type=click.Path(path_type=Path), default=DEFAULT_RESULTS, show_default=True
     ),
     click.option("--force", is_flag=True, help="Rerun runs that are already recorded."),
+    click.option(
+        "--dry-run", is_flag=True, help="List every run (recorded or pending) without running."
+    ),
     click.option(
         "--set",
         "sets",
@@ -226,19 +301,19 @@ def _with_suite_options(f):
 @main.command()
 @click.argument("suite")
 @_with_suite_options
-def bench(suite: str, results: Path, force: bool, sets: tuple[str, ...]) -> None:
+def bench(suite: str, results: Path, force: bool, dry_run: bool, sets: tuple[str, ...]) -> None:
     """Run a benchmark suite by name (benchmarks/NAME.yaml), skipping recorded runs."""
-    _run_suite(suite, results, force, sets)
+    _run_suite(suite, results, force, sets, dry_run)
 
 
 @main.command()
 @click.argument("file", type=click.Path(path_type=Path))
 @_with_suite_options
-def sweep(file: Path, results: Path, force: bool, sets: tuple[str, ...]) -> None:
+def sweep(file: Path, results: Path, force: bool, dry_run: bool, sets: tuple[str, ...]) -> None:
     """Run every config of a suite YAML file, skipping recorded runs."""
     if not file.exists():
         raise UserError(f"suite file {file} does not exist")
-    _run_suite(str(file), results, force, sets)
+    _run_suite(str(file), results, force, sets, dry_run)
 
 
 # ------------------------------------------------------------------- data
@@ -322,22 +397,46 @@ def data_prepare(pair: str, data_root: Path | None) -> None:
 @click.option(
     "--suite", default=None, help="Only the runs of this benchmark suite (name or YAML path)."
 )
+@click.option(
+    "--show-trials", is_flag=True, help="Also list every hyperparameter trial of every cell."
+)
 def report(
-    results: Path, metric: str, selection: str, fmt: str, out: Path | None, suite: str | None
+    results: Path,
+    metric: str,
+    selection: str,
+    fmt: str,
+    out: Path | None,
+    suite: str | None,
+    show_trials: bool,
 ) -> None:
-    """Print the leaderboard of every recorded run; also writes it (md and csv) into RESULTS."""
+    """Print the leaderboard of every recorded run; also writes it (md and csv) into RESULTS.
+
+    For each method and pair the --selection rule picks the hyperparameter trial
+    with the best mean score over seeds, and the checkpoints within each run."""
     from dabench import api
 
     lb, written = api.report(
-        results, metric=metric, selection=selection, out=out, fmt=fmt, suite=suite
+        results,
+        metric=metric,
+        selection=selection,
+        out=out,
+        fmt=fmt,
+        suite=suite,
+        show_trials=show_trials,
     )
-    from dabench.report.render import display_frame, title
+    from dabench.report.render import display_frame, selected_frame, title, trials_frame
 
-    frame = display_frame(lb).reset_index()
-    table = Table(*frame.columns, title=title(lb))
-    for row in frame.itertuples(index=False):
-        table.add_row(*[str(c) for c in row])
-    console.print(table)
+    frames = [(title(lb), display_frame(lb).reset_index())]
+    frames.append(("selected trials (0 = defaults)", selected_frame(lb)))
+    if show_trials:
+        frames.append(("every trial", trials_frame(lb)))
+    for caption, frame in frames:
+        if frame.empty:
+            continue
+        table = Table(*[str(c) for c in frame.columns], title=caption)
+        for row in frame.itertuples(index=False):
+            table.add_row(*[str(c) for c in row])
+        console.print(table)
     for note in lb.notes:
         console.print(f"[yellow]- {note}[/yellow]")
     console.print(f"[dim]written: {', '.join(str(p) for p in written)}[/dim]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -30,6 +31,17 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip()
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``platform.processor()`` is often empty on Linux)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
 @lru_cache(maxsize=1)
 def _static() -> dict[str, Any]:
     sha = _git("rev-parse", "HEAD")
@@ -50,6 +62,8 @@ def _static() -> dict[str, Any]:
         "cuda": torch.version.cuda,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "cpu_model": cpu_model(),
+        "cpu_count": os.cpu_count(),
         "argv": " ".join(sys.argv[1:]) or None,
     }
 

@@ -1,23 +1,38 @@
-"""The run record: one JSON file per finished (or failed) run.
+"""The run record: one JSON file per finished (or failed) run, and its type.
 
-Fields (schema version 1):
+:class:`RunRecord` is the one definition of a record. It is built in one place
+(:func:`build_record`), written atomically, and read back tolerantly by
+:func:`load_records`: schema-1 records are migrated, records of a newer schema
+and files that are not records are reported in one warning line each and left
+out. The report and the CLI read its fields, never string keys.
+
+Fields (schema version 2):
 
 * ``schema``: record schema version.
 * ``run_id``: ``<method>__<pair>__s<seed>__<config_hash>``.
-* ``method``, ``pair``, ``pair_version``, ``seed``, ``backbone``.
-* ``config``: the fully resolved :class:`~dabench.config.RunConfig`.
-* ``config_hash``: hash of everything in ``config`` that changes the result.
-* ``status``: ``ok``, ``failed`` or ``diverged``; ``error`` holds the message.
-* ``metrics``: headline numbers under the configured selection rule:
-  ``target_test_acc``, ``target_test_f1`` (macro), ``source_val_acc``.
-* ``selection``: ``{"rule", "step", "uses_target_labels"}`` of the headline.
-* ``by_selection``: the same metrics under every registered rule, so an honest
-  number and the ``oracle`` number sit side by side.
-* ``target_access``: what target data the method saw (none/unlabeled/few_shot).
+* ``method``, ``method_version``, ``pair``, ``pair_version``,
+  ``trainer_version``: what ran, and the versions of the code that ran it (all
+  part of the run key).
+* ``seed``; ``hparams_seed``: the trial (0 = defaults) whose draw gave the
+  hyperparameters in ``config``.
+* ``backbone``, ``target_access`` (none / unlabeled / few_shot).
+* ``config``: the fully resolved :class:`~dabench.config.RunConfig`;
+  ``config_hash``: hash of everything in it that changes the result.
+* ``status``: ``ok``, ``collapsed`` (see :mod:`dabench.monitor`; ``collapse``
+  holds ``{"step", "reason"}``), ``diverged`` or ``failed``; ``error`` holds
+  the message of the last two.
+* ``selection``: the headline rule (``config.train.selection``).
+* ``by_selection``: for every selection rule, a :class:`Selected`: the chosen
+  ``step``, the rule's ``score`` there (higher is better; what hyperparameter
+  selection compares), ``target_test_acc``, ``target_test_f1`` (macro),
+  ``source_val_acc`` and ``uses_target_labels``. ``metrics`` is the headline
+  rule's entry, written out for readers of the JSON; same shape.
+* ``final_losses``: the loss parts at the last step.
 * ``timing``: ``train_seconds``, ``eval_seconds``, ``total_seconds``, ``steps``.
 * ``splits``: sizes of every split.
-* ``provenance``: dabench version, git sha and dirty flag, torch, CUDA,
-  device, Python, platform.
+* ``provenance``: dabench version, git sha and dirty flag, torch,
+  pytorch-adapt, CUDA, device and its name, CPU model, thread count, Python,
+  platform, command line.
 * ``created``: UTC timestamp.
 
 Per-step curves are written apart, as ``curves/<run_id>.csv``.
@@ -25,19 +40,199 @@ Per-step curves are written apart, as ``curves/<run_id>.csv``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import math
 import os
 import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 RUNS_DIR = "runs"
 CURVES_DIR = "curves"
+STATUSES = ("ok", "collapsed", "diverged", "failed")
 REQUIRED = ("run_id", "method", "pair", "seed", "status", "config_hash")
+
+
+@dataclass
+class Selected:
+    """What one selection rule chose in one run."""
+
+    step: int
+    score: float | None
+    target_test_acc: float | None
+    target_test_f1: float | None
+    source_val_acc: float | None
+    uses_target_labels: bool = False
+
+
+@dataclass
+class RunRecord:
+    run_id: str
+    method: str
+    pair: str
+    seed: int
+    status: str
+    config_hash: str
+    schema: int = SCHEMA_VERSION
+    method_version: int = 1
+    pair_version: int = 1
+    trainer_version: int = 1
+    hparams_seed: int = 0
+    backbone: str = ""
+    target_access: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    collapse: dict[str, Any] | None = None
+    selection: str = "source_val"
+    by_selection: dict[str, Selected] = field(default_factory=dict)
+    final_losses: dict[str, float | None] = field(default_factory=dict)
+    timing: dict[str, Any] = field(default_factory=dict)
+    splits: dict[str, int] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+
+    @property
+    def metrics(self) -> Selected | None:
+        """The headline: what the configured rule chose (None if the run has none)."""
+        return self.by_selection.get(self.selection)
+
+    @property
+    def has_metrics(self) -> bool:
+        return bool(self.by_selection)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        head = self.metrics
+        # Written for people reading the JSON; derived, so ignored on load.
+        d["metrics"] = None if head is None else dataclasses.asdict(head)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunRecord:
+        """A record from its JSON form, migrating older schemas."""
+        d = dict(d)
+        schema = int(d.get("schema", 1))
+        if schema > SCHEMA_VERSION:
+            raise ValueError(
+                f"schema {schema} is newer than this dabench reads ({SCHEMA_VERSION}); upgrade dabench"
+            )
+        if schema < 2:
+            d = _migrate_v1(d)
+        d.pop("metrics", None)
+        names = {f.name for f in dataclasses.fields(cls)}
+        extra = sorted(set(d) - names)
+        if extra:
+            log.debug("record %s: ignoring unknown fields %s", d.get("run_id"), extra)
+        kwargs = {k: v for k, v in d.items() if k in names}
+        kwargs["by_selection"] = {
+            rule: Selected(**{k: v for k, v in sel.items() if k in _SELECTED_FIELDS})
+            for rule, sel in (d.get("by_selection") or {}).items()
+        }
+        kwargs["schema"] = SCHEMA_VERSION
+        return cls(**kwargs)
+
+
+_SELECTED_FIELDS = {f.name for f in dataclasses.fields(Selected)}
+
+
+def _migrate_v1(d: dict[str, Any]) -> dict[str, Any]:
+    """Schema 1 had no scores, no versions beyond the pair's, and its headline
+    in ``metrics`` + ``selection: {rule, step, ...}``."""
+    sel = d.get("selection")
+    d["selection"] = sel.get("rule", "source_val") if isinstance(sel, dict) else "source_val"
+    by = {}
+    for rule, s in (d.get("by_selection") or {}).items():
+        s = dict(s)
+        # v1 kept no scores; source_val's score is its source-val accuracy.
+        s.setdefault("score", s.get("source_val_acc") if rule == "source_val" else None)
+        by[rule] = s
+    d["by_selection"] = by
+    d.setdefault("hparams_seed", (d.get("config") or {}).get("hparams_seed", 0))
+    return d
+
+
+def _finite(x: float | None) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return None if math.isnan(x) or math.isinf(x) else round(x, 6)
+
+
+def build_record(
+    cfg: Any,
+    *,
+    run_id: str,
+    config_hash: str,
+    method_cls: Any,
+    pair_version: int,
+    trainer_version: int,
+    splits: dict[str, int],
+    provenance: dict[str, Any],
+    result: Any = None,
+    status: str | None = None,
+    error: str | None = None,
+    total_seconds: float | None = None,
+) -> RunRecord:
+    """The one place a record is made: from the resolved config, the training
+    result (a :class:`~dabench.train.TrainResult`, or None for a run that did
+    not finish) and the provenance."""
+    from dabench.selection import SELECTORS
+
+    rec = RunRecord(
+        run_id=run_id,
+        method=cfg.method,
+        pair=cfg.pair,
+        seed=cfg.seed,
+        status=status or "ok",
+        config_hash=config_hash,
+        method_version=method_cls.version,
+        pair_version=pair_version,
+        trainer_version=trainer_version,
+        hparams_seed=cfg.hparams_seed,
+        backbone=cfg.backbone,
+        target_access=method_cls.target_access.value,
+        config=cfg.to_dict(),
+        error=error,
+        selection=cfg.train.selection,
+        splits=splits,
+        provenance=provenance,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+    if result is None:
+        rec.timing = {"total_seconds": None if total_seconds is None else round(total_seconds, 3)}
+        return rec
+    if result.collapse is not None and status is None:
+        rec.status = "collapsed"
+        rec.collapse = {"step": result.collapse.step, "reason": result.collapse.reason}
+    rec.by_selection = {
+        name: Selected(
+            step=r.step,
+            score=_finite(r.score),
+            target_test_acc=_finite(r.target_test_acc),
+            target_test_f1=_finite(r.target_test_f1),
+            source_val_acc=_finite(r.source_val_acc),
+            uses_target_labels=SELECTORS.get(name).uses_target_labels,
+        )
+        for name, r in sorted(result.selections.items())
+    }
+    rec.final_losses = {k: _finite(v) for k, v in result.final_parts.items()}
+    rec.timing = {
+        "steps": result.steps_run,
+        "train_seconds": round(result.train_seconds, 3),
+        "eval_seconds": round(result.eval_seconds, 3),
+        "total_seconds": None if total_seconds is None else round(total_seconds, 3),
+    }
+    return rec
+
+
+# ------------------------------------------------------------------ files
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -59,27 +254,33 @@ def record_path(results: Path, run_id: str) -> Path:
     return results / RUNS_DIR / f"{run_id}.json"
 
 
-def write_record(results: Path, record: dict[str, Any]) -> Path:
-    path = record_path(results, record["run_id"])
-    atomic_write_text(path, json.dumps(record, indent=2, sort_keys=False, default=str) + "\n")
+def write_record(results: Path, record: RunRecord) -> Path:
+    path = record_path(results, record.run_id)
+    atomic_write_text(path, json.dumps(record.to_dict(), indent=2, default=str) + "\n")
     return path
 
 
-def read_record(path: Path) -> dict[str, Any] | None:
-    """A record, or None (with a warning) if the file is not a valid record."""
+def read_record(path: Path) -> RunRecord | None:
+    """A record, or None (with one warning line) if the file is not a record
+    this dabench can read."""
     try:
-        rec = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as e:
+        raw = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         log.warning("skipping unreadable record %s: %s", path, e)
         return None
-    if not isinstance(rec, dict) or any(k not in rec for k in REQUIRED):
+    if not isinstance(raw, dict) or any(k not in raw for k in REQUIRED):
         log.warning("skipping %s: not a dabench run record", path)
         return None
-    return rec
+    try:
+        return RunRecord.from_dict(raw)
+    except (TypeError, ValueError, AttributeError) as e:
+        log.warning("skipping record %s: %s", path, e)
+        return None
 
 
-def load_records(results: Path) -> list[dict[str, Any]]:
-    """Every valid record under ``results/runs``; corrupt files are skipped."""
+def load_records(results: Path) -> list[RunRecord]:
+    """Every readable record under ``results/runs``, migrated to the current
+    schema; anything else is skipped with one warning line."""
     runs = results / RUNS_DIR
     if not runs.is_dir():
         return []

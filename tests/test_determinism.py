@@ -12,11 +12,11 @@ def test_same_config_and_seed_give_same_metrics(tmp_path):
     b.mkdir()
     ra, _ = api.run(build_config("dann", "mnist2digits", 5, **cfg), a)
     rb, _ = api.run(build_config("dann", "mnist2digits", 5, **cfg), b)
-    assert ra["run_id"] == rb["run_id"]
-    assert ra["metrics"] == rb["metrics"]
-    assert ra["by_selection"] == rb["by_selection"]
-    assert ra["final_losses"] == rb["final_losses"]
-    curve_a = (a / "curves" / f"{ra['run_id']}.csv").read_text()
-    assert curve_a == (b / "curves" / f"{rb['run_id']}.csv").read_text()
+    assert ra.run_id == rb.run_id
+    assert ra.metrics == rb.metrics
+    assert ra.by_selection == rb.by_selection
+    assert ra.final_losses == rb.final_losses
+    curve_a = (a / "curves" / f"{ra.run_id}.csv").read_text()
+    assert curve_a == (b / "curves" / f"{rb.run_id}.csv").read_text()
     rc, _ = api.run(build_config("dann", "mnist2digits", 6, **cfg), a)
-    assert rc["final_losses"] != ra["final_losses"], "a different seed changes the run"
+    assert rc.final_losses != ra.final_losses, "a different seed changes the run"

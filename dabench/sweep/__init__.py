@@ -1,4 +1,4 @@
-"""Benchmark suites: a YAML grid of methods x pairs x seeds plus shared overrides.
+"""Benchmark suites: a YAML grid of methods x pairs x trials x seeds.
 
 Schema (unknown keys are an error)::
 
@@ -6,12 +6,22 @@ Schema (unknown keys are an error)::
     description: what the suite measures
     methods: [source_only, dann, coral]
     pairs: [mnist2digits, digits2mnist]
+    hparams_seeds: 8          # trials 0..7 (0 = defaults), or a list [0, 3, 5]
     seeds: [0, 1, 2]
     set:                      # optional config overrides for every run
       train: {steps: 2000}
+    set_for:                  # optional overrides for one method or method@pair
+      dann: {train: {lr: 0.005}}
+      coral@mnist2digits: {hparams: {weight: 2.0}}
+    final:                    # optional second stage, DomainBed-style:
+      seeds: [0, 1, 2]        # rerun each cell's selected trial with these seeds
+      selection: source_val   # the rule that selects it (never a target-label
+                              # rule unless you mean to report an oracle)
 
-Every config of a suite is built and validated before the first run, so a
-typo fails fast instead of after an hour of training.
+Each (method, pair, hparams_seed, seed) is one run with its own key; every
+method on a pair gets the same trials, which is the fairness rule. Every config
+of a suite is built and validated before the first run, so a typo fails fast
+instead of after an hour of training.
 """
 
 from __future__ import annotations
@@ -25,7 +35,18 @@ from dabench.errors import UserError
 
 BENCH_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
 
-SUITE_KEYS = {"name", "description", "methods", "pairs", "seeds", "set"}
+SUITE_KEYS = {
+    "name",
+    "description",
+    "methods",
+    "pairs",
+    "seeds",
+    "hparams_seeds",
+    "set",
+    "set_for",
+    "final",
+}
+FINAL_KEYS = {"seeds", "selection"}
 
 
 @dataclasses.dataclass
@@ -36,6 +57,10 @@ class Suite:
     pairs: list[str]
     seeds: list[int]
     overrides: dict[str, Any]
+    hparams_seeds: list[int] = dataclasses.field(default_factory=lambda: [0])
+    set_for: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    final_seeds: list[int] = dataclasses.field(default_factory=list)
+    final_selection: str = "source_val"
 
 
 def find_suite(name_or_path: str) -> Path:
@@ -51,6 +76,16 @@ def find_suite(name_or_path: str) -> Path:
     )
 
 
+def _int_list(path: Path, key: str, value: Any) -> list[int]:
+    if not isinstance(value, list) or not value:
+        raise UserError(f"{path}: {key!r} must be a non-empty list of non-negative integers")
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value):
+        raise UserError(f"{path}: {key} must be non-negative integers")
+    if len(set(value)) != len(value):
+        raise UserError(f"{path}: {key} lists a value twice")
+    return list(value)
+
+
 def load_suite(path: Path) -> Suite:
     data = load_yaml(path)
     unknown = sorted(set(data) - SUITE_KEYS)
@@ -58,29 +93,118 @@ def load_suite(path: Path) -> Suite:
         raise UserError(
             f"{path}: unknown key {unknown[0]!r}; allowed keys: {', '.join(sorted(SUITE_KEYS))}"
         )
-    for key in ("methods", "pairs", "seeds"):
+    for key in ("methods", "pairs"):
         if not isinstance(data.get(key), list) or not data[key]:
             raise UserError(f"{path}: {key!r} must be a non-empty list")
-    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in data["seeds"]):
-        raise UserError(f"{path}: seeds must be non-negative integers")
+    seeds = _int_list(path, "seeds", data.get("seeds"))
+    hs = data.get("hparams_seeds", [0])
+    if isinstance(hs, int) and not isinstance(hs, bool):
+        if hs < 1:
+            raise UserError(f"{path}: hparams_seeds must be a count >= 1 or a list of trials")
+        hs = list(range(hs))
+    hs = _int_list(path, "hparams_seeds", hs)
     overrides = data.get("set") or {}
     if not isinstance(overrides, dict):
         raise UserError(f"{path}: 'set' must be a mapping of config keys to values")
+    set_for = data.get("set_for") or {}
+    if not isinstance(set_for, dict) or not all(isinstance(v, dict) for v in set_for.values()):
+        raise UserError(f"{path}: 'set_for' must map a method or method@pair to config overrides")
+    methods = [str(m) for m in data["methods"]]
+    pairs = [str(p) for p in data["pairs"]]
+    for key in set_for:
+        m, _, p = str(key).partition("@")
+        if m not in methods or (p and p not in pairs):
+            raise UserError(
+                f"{path}: set_for key {key!r} names no method (or method@pair) of this suite"
+            )
+    final = data.get("final") or {}
+    if not isinstance(final, dict) or set(final) - FINAL_KEYS:
+        raise UserError(f"{path}: 'final' takes only {', '.join(sorted(FINAL_KEYS))}")
+    final_seeds = _int_list(path, "final.seeds", final["seeds"]) if "seeds" in final else []
+    final_sel = str(final.get("selection", "source_val"))
+    if final:
+        from dabench.selection import SELECTORS
+
+        if SELECTORS.get(final_sel).uses_target_labels:
+            raise UserError(
+                f"{path}: final.selection {final_sel!r} reads target labels; "
+                "select trials by source_val or an unsupervised validator"
+            )
     return Suite(
         name=str(data.get("name", path.stem)),
         description=str(data.get("description", "")),
-        methods=[str(m) for m in data["methods"]],
-        pairs=[str(p) for p in data["pairs"]],
-        seeds=list(data["seeds"]),
+        methods=methods,
+        pairs=pairs,
+        seeds=seeds,
         overrides=overrides,
+        hparams_seeds=hs,
+        set_for={str(k): v for k, v in set_for.items()},
+        final_seeds=final_seeds,
+        final_selection=final_sel,
+    )
+
+
+def _merged_overrides(suite: Suite, method: str, pair: str) -> dict[str, Any]:
+    from dabench.config import flatten
+
+    out = flatten(suite.overrides)
+    out.update(flatten(suite.set_for.get(method, {})))
+    out.update(flatten(suite.set_for.get(f"{method}@{pair}", {})))
+    return out
+
+
+def _config(
+    suite: Suite, m: str, p: str, k: int, s: int, overrides: dict[str, Any] | None
+) -> RunConfig:
+    return build_config(
+        m,
+        p,
+        s,
+        overrides=overrides,
+        suite_overrides=_merged_overrides(suite, m, p),
+        hparams_seed=k,
     )
 
 
 def suite_configs(suite: Suite, overrides: dict[str, Any] | None = None) -> list[RunConfig]:
-    """Every config of the suite, validated up front so a typo fails before any run."""
+    """Every config of the suite's first stage (all trials x seeds), validated
+    up front so a typo fails before any run."""
     return [
-        build_config(m, p, s, overrides=overrides, suite_overrides=suite.overrides)
+        _config(suite, m, p, k, s, overrides)
         for p in suite.pairs
         for m in suite.methods
+        for k in suite.hparams_seeds
         for s in suite.seeds
     ]
+
+
+def final_configs(
+    suite: Suite, results: Path, overrides: dict[str, Any] | None = None
+) -> list[RunConfig]:
+    """The second stage: each (method, pair)'s trial selected by
+    ``final.selection`` on the first stage's records, with ``final.seeds``.
+    Cells whose first stage has no results yet are left out."""
+    if not suite.final_seeds:
+        return []
+    from dabench.api import run_id_for
+    from dabench.records import load_records
+    from dabench.report.trials import group_trials, select_trial
+
+    stage1 = suite_configs(suite, overrides)
+    ids = {run_id_for(c)[0] for c in stage1}
+    records = [r for r in load_records(results) if r.run_id in ids]
+    out = []
+    for (m, p, _setup), trials in group_trials(records).items():
+        if not any(t.scored() for t in trials):
+            continue
+        best = select_trial(trials, suite.final_selection)
+        out += [_config(suite, m, p, best.hparams_seed, s, overrides) for s in suite.final_seeds]
+    return out
+
+
+def suite_run_ids(suite: Suite, results: Path, overrides: dict[str, Any] | None = None) -> set[str]:
+    """Run keys of every run the suite has asked for (both stages)."""
+    from dabench.api import run_id_for
+
+    cfgs = suite_configs(suite, overrides) + final_configs(suite, results, overrides)
+    return {run_id_for(c)[0] for c in cfgs}
