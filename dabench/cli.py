@@ -21,7 +21,7 @@ from dabench.errors import UserError  # noqa: E402
 
 # A pipe or file gets tables in full: no truncated names a script could not grep.
 console = Console(width=None if sys.stdout.isatty() else 100_000)
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 100_000)
 DEFAULT_RESULTS = Path("results")
 
 
@@ -246,11 +246,10 @@ def _run_suite(
             for c in cfgs:
                 run_id = api.run_id_for(c)[0]
                 done = results_ok and api.existing_record(c, results) is not None
-                console.print(
+                # Tab-separated, one run a line: for grep, cut and scripts.
+                click.echo(
                     f"{stage}\t{c.method}\t{c.pair}\ttrial={c.hparams_seed}\tseed={c.seed}\t"
-                    f"{'recorded' if done else 'pending'}\t{run_id}",
-                    markup=False,
-                    highlight=False,
+                    f"{'recorded' if done else 'pending'}\t{run_id}"
                 )
         return
     api.ensure_results_dir(results, create=True)

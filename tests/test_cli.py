@@ -36,9 +36,13 @@ def test_run_prints_metrics_and_writes_a_full_record(recorded):
     rec = json.loads(path.read_text())
     assert rec["method"] == "coral" and rec["pair"] == "mnist2digits" and rec["seed"] == 0
     assert rec["status"] == "ok" and rec["target_access"] == "unlabeled"
-    assert set(rec["metrics"]) == {"target_test_acc", "target_test_f1", "source_val_acc"}
-    assert rec["selection"]["rule"] == "source_val" and 1 <= rec["selection"]["step"] <= 20
-    assert rec["selection"]["uses_target_labels"] is False
+    assert {"target_test_acc", "target_test_f1", "source_val_acc", "score"} <= set(rec["metrics"])
+    assert rec["metrics"] == rec["by_selection"]["source_val"], "headline has by_selection's shape"
+    assert rec["selection"] == "source_val" and 1 <= rec["metrics"]["step"] <= 20
+    assert rec["schema"] == 2 and rec["method_version"] >= 1 and rec["hparams_seed"] == 0
+    prov = rec["provenance"]
+    assert prov["git_sha"] and prov["cpu_model"] and prov["torch_threads"] >= 1
+    assert rec["metrics"]["uses_target_labels"] is False
     assert rec["by_selection"]["oracle"]["uses_target_labels"] is True
     assert rec["config"]["train"]["steps"] == 20 and rec["config"]["hparams"]["layer"] == "logits"
     prov = rec["provenance"]

@@ -62,8 +62,19 @@ def test_hash_covers_result_not_environment():
     )
     c = build_config("coral", "mnist2digits", 0, overrides={"hparams.weight": 2.0})
     d = build_config("coral", "mnist2digits", 1)
-    assert config_hash(a, 1) == config_hash(b, 1)
-    assert len({config_hash(a, 1), config_hash(c, 1), config_hash(d, 1), config_hash(a, 2)}) == 4
+    assert config_hash(a, 1, 1) == config_hash(b, 1, 1)
+    assert (
+        len(
+            {
+                config_hash(a, 1, 1),
+                config_hash(c, 1, 1),
+                config_hash(d, 1, 1),
+                config_hash(a, 2, 1),
+                config_hash(a, 1, 2),
+            }
+        )
+        == 5
+    )
 
 
 def test_backbone_pretrained_flag_and_its_dotted_alias():

@@ -52,13 +52,27 @@ def np_bce_with_logits(z: np.ndarray, t: np.ndarray) -> float:
     return float(np.mean(-(t * np.log(p) + (1 - t) * np.log(1 - p))))
 
 
-def test_domain_adversarial_loss_matches_numpy():
+def test_domain_adversarial_loss_is_the_papers_per_domain_means():
+    # Ganin et al. 2016, Eq. 9: 1/n sum_src L_d + 1/n' sum_tgt L_d, with n != n'.
     rng = np.random.default_rng(1)
     ds = rng.normal(size=7)
     dt = rng.normal(size=5)
-    ref = np_bce_with_logits(np.concatenate([ds, dt]), np.concatenate([np.ones(7), np.zeros(5)]))
+    ref = np_bce_with_logits(ds, np.ones(7)) + np_bce_with_logits(dt, np.zeros(5))
     got = domain_adversarial_loss(torch.tensor(ds), torch.tensor(dt).view(-1, 1)).item()
     assert got == pytest.approx(ref, rel=1e-9)
+    # Not one mean over the concatenated batch (what v1 of dann computed).
+    pooled = np_bce_with_logits(np.concatenate([ds, dt]), np.r_[np.ones(7), np.zeros(5)])
+    assert abs(got - pooled) > 0.1
+
+
+def test_domain_adversarial_loss_weighs_domains_equally_whatever_their_sizes():
+    # Four source logits and one target logit: each domain still counts once.
+    d_src = torch.zeros(4)
+    d_tgt = torch.full((1,), 3.0)
+    got = domain_adversarial_loss(d_src, d_tgt).item()
+    assert got == pytest.approx(math.log(2) + math.log(1 + math.exp(3.0)), rel=1e-6)
+    with pytest.raises(ValueError):
+        domain_adversarial_loss(torch.zeros(0), torch.zeros(3))
 
 
 @pytest.mark.parametrize("p", [0.0, 0.1, 0.5, 1.0])

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from dabench.errors import UserError
+from dabench.records import RunRecord
 from dabench.report import build_leaderboard, to_csv, to_markdown
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -22,34 +23,52 @@ ACC = {
 }
 
 
-def record(method, pair, seed, acc, status="ok", train=None, created="2026-01-01T00:00:00+00:00"):
+def record(
+    method,
+    pair,
+    seed,
+    acc,
+    status="ok",
+    train=None,
+    created="2026-01-01T00:00:00+00:00",
+    hparams=None,
+    sv=0.9,
+    hparams_seed=0,
+):
     sel = {
         "step": 100,
+        "score": sv,
         "target_test_acc": acc,
         "target_test_f1": acc - 0.05,
-        "source_val_acc": 0.9,
+        "source_val_acc": sv,
         "uses_target_labels": False,
     }
-    oracle = dict(sel, target_test_acc=acc + 0.01, uses_target_labels=True)
-    return {
-        "run_id": f"{method}__{pair}__s{seed}",
-        "method": method,
-        "pair": pair,
-        "pair_version": 1,
-        "seed": seed,
-        "status": status,
-        "config_hash": "h",
-        "backbone": "dann_digits",
-        "config": {
+    oracle = dict(sel, target_test_acc=acc + 0.01, score=acc, uses_target_labels=True)
+    scored = status in ("ok", "collapsed")
+    return RunRecord.from_dict(
+        {
+            "run_id": f"{method}__{pair}__s{seed}",
             "method": method,
             "pair": pair,
+            "pair_version": 1,
             "seed": seed,
-            "train": train or {"steps": 1000},
-            "hparams": {},
-        },
-        "by_selection": {"source_val": sel, "oracle": oracle},
-        "created": created,
-    }
+            "status": status,
+            "config_hash": "h",
+            "backbone": "dann_digits",
+            "schema": 2,
+            "hparams_seed": hparams_seed,
+            "config": {
+                "method": method,
+                "pair": pair,
+                "seed": seed,
+                "hparams_seed": hparams_seed,
+                "train": train or {"steps": 1000},
+                "hparams": hparams or {},
+            },
+            "by_selection": {"source_val": sel, "oracle": oracle} if scored else {},
+            "created": created,
+        }
+    )
 
 
 @pytest.fixture
