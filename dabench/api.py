@@ -103,7 +103,11 @@ def run(
     t0 = time.perf_counter()
     seed_everything(cfg.seed)
     backbone = build_backbone(cfg.backbone, pair.input_shape, pretrained=cfg.backbone_pretrained)
-    method = method_cls(backbone, len(pair.classes), cfg.hparams, cfg.train.steps, pair=pair)
+    # k-shot episode, frozen-feature cache and n-way relabelling (dabench/episode.py).
+    from dabench.episode import build_method, extra_metrics
+
+    splits, method = build_method(cfg, pair, method_cls, splits, backbone, device)
+    record["splits"] = splits.sizes()
     try:
         result = train(method, splits, cfg, device, progress=progress)
     except DivergedError as e:
@@ -128,6 +132,7 @@ def run(
         "target_test_f1": _finite(head.target_test_f1),
         "source_val_acc": _finite(head.source_val_acc),
     }
+    record["metrics"].update(extra_metrics(method, splits, device))
     record["selection"] = {
         "rule": rule,
         "step": head.step,
