@@ -9,6 +9,7 @@ from dabench.methods import (  # noqa: F401  (register)
     mme,
     source_only,
     zeroshot,
+    zeroshot_text,
 )
 from dabench.methods.base import METHODS, HParam, Method, TargetAccess, register
 
