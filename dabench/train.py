@@ -137,7 +137,7 @@ def _fit_without_sgd(method: Method, splits: PairSplits, device: torch.device) -
     # A few-shot head gets the episode's k-shot support, never target val or test.
     support = None
     if method.target_access == TargetAccess.FEW_SHOT:
-        support = splits.target_support
+        support = getattr(splits, "target_support", None)
         if support is None or len(support) == 0:
             from dabench.errors import UserError
 

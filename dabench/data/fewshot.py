@@ -32,6 +32,15 @@ from dabench.errors import UserError
 log = logging.getLogger(__name__)
 
 
+@dataclass
+class EpisodeSplits(PairSplits):
+    """A pair's splits for one episode: ``target_support`` is the k-shot
+    labelled draw, the only target labels a few-shot method ever receives;
+    ``target_train`` is the rest of the pool, unlabeled."""
+
+    target_support: Dataset | None = None
+
+
 @dataclass(frozen=True)
 class SupportDraw:
     """Indices into target train: the labelled support and the unlabeled rest."""
@@ -118,7 +127,7 @@ def _keep_classes(ds: Dataset, classes: tuple[int, ...]) -> Dataset:
 
 def episode_splits(
     splits: PairSplits, pair: str, num_classes: int, shots: int, ways: int, episode: int
-) -> tuple[PairSplits, int]:
+) -> tuple[EpisodeSplits, int]:
     """The splits of one episode and its number of classes.
 
     ``target_support`` holds the k-shot labelled draw; ``target_train`` becomes
@@ -139,7 +148,7 @@ def episode_splits(
     )
     support = _subset(splits.target_train, draw.support)
     rest = _subset(splits.target_train, draw.rest)
-    out = replace(splits, target_train=rest, target_support=support)
+    out = EpisodeSplits(**{**vars(splits), "target_train": rest}, target_support=support)
     if not ways:
         return out, num_classes
     keep = {

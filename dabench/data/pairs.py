@@ -90,12 +90,9 @@ class PairSplits:
     target_train: Dataset
     target_val: Dataset
     target_test: Dataset
-    # The k-shot labelled draw of a few-shot episode (dabench/data/fewshot.py),
-    # the only target labels a few-shot method ever receives.
-    target_support: Dataset | None = None
 
     def sizes(self) -> dict[str, int]:
-        return {k: len(v) for k, v in vars(self).items() if v is not None}  # type: ignore[arg-type]
+        return {k: len(v) for k, v in vars(self).items()}  # type: ignore[arg-type]
 
 
 def _stratified(

@@ -10,8 +10,10 @@ the nearest class embedding (Palatucci, Pomerleau, Hinton, Mitchell,
 "Zero-Shot Learning with Semantic Output Codes", NeurIPS 2009: a linear map into
 a semantic space, then nearest neighbour):
 
-    W = argmin_W ||(X - mu) W - T||^2 + alpha ||W||^2,   T_i = e(y_i) / ||e(y_i)||
-    logit_c(x) = s * cos((f(x) - mu) W, e(c))
+    W = argmin_W ||(X - mu) W - (T - t)||^2 + alpha ||W||^2,   T_i = e(y_i) / ||e(y_i)||
+    logit_c(x) = s * cos((f(x) - mu) W + t, e(c))
+
+(``mu``, ``t``: means of the seen source features and of their targets.)
 
 Classes held out of training (``unseen``) have no image at all in training.
 Reported, as in Xian, Schiele, Akata, "Zero-Shot Learning - The Good, the Bad
@@ -144,6 +146,7 @@ class ZeroShotText(FrozenFeatureHead):
         self.register_buffer("class_emb", torch.zeros(num_classes, 0), persistent=False)
         self.register_buffer("proj", torch.zeros(0, 0), persistent=False)
         self.register_buffer("mu", torch.zeros(0), persistent=False)
+        self.register_buffer("t_mean", torch.zeros(0), persistent=False)
 
     def use_source(self, source_train: Dataset) -> None:
         """The labelled source split the map is learned from (seen classes only)."""
@@ -156,19 +159,21 @@ class ZeroShotText(FrozenFeatureHead):
         seen = ~torch.isin(y, torch.as_tensor(self.unseen, device=y.device))
         x, y = x[seen].double(), y[seen]
         emb = embed_texts(tuple(self.texts)).to(x.device)
-        mu = x.mean(0)
+        t = emb[y].double()
+        mu, t_mean = x.mean(0), t.mean(0)  # ridge with an intercept: centre both sides
         xc = x - mu
         gram = xc.T @ xc + float(self.hp["alpha"]) * torch.eye(
             x.shape[1], dtype=x.dtype, device=x.device
         )
-        proj = torch.linalg.solve(gram, xc.T @ emb[y].double())
-        self.proj, self.mu, self.class_emb = proj.float(), mu.float(), emb.float()
+        proj = torch.linalg.solve(gram, xc.T @ (t - t_mean))
+        self.proj, self.mu, self.t_mean = proj.float(), mu.float(), t_mean.float()
+        self.class_emb = emb.float()
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
         if self.proj.numel() == 0:
             raise RuntimeError("zeroshot_text: call fit() before predict")
-        z = F.normalize((self.features(x) - self.mu) @ self.proj, dim=1)
+        z = F.normalize((self.features(x) - self.mu) @ self.proj + self.t_mean, dim=1)
         return float(self.hp["scale"]) * z @ self.class_emb.T
 
     @torch.no_grad()
