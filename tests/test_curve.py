@@ -78,3 +78,25 @@ def test_curve_rejects_methods_that_are_not_few_shot(results_dir):
         main, ["curve", "-m", "source_only", "-p", "mnist2digits", "--results", str(results_dir)]
     )
     assert r.exit_code == 2 and "not a few-shot method" in r.output
+
+
+def test_leaderboard_rows_name_their_k_and_pool_episodes():
+    from dabench.report import build_leaderboard
+
+    def rec(method, acc, shots=0, episode=0, ways=0, seed=0):
+        data = {"split_seed": 0, "shots": shots, "ways": ways, "episode": episode}
+        return {
+            "run_id": f"{method}{shots}{episode}{seed}", "method": method, "pair": "p",
+            "seed": seed, "status": "ok", "config_hash": "h", "config": {"data": data},
+            "by_selection": {"source_val": {"target_test_acc": acc}},
+        }  # fmt: skip
+
+    records = [rec("source_only", 0.5), rec("source_only", 0.7, seed=1)]
+    records += [rec("fewshot_proto", a, 5, e) for e, a in enumerate((0.6, 0.8, 0.7))]
+    records += [rec("fewshot_proto", 0.9, 10), rec("fewshot_proto", 0.95, 10, ways=5)]
+    t = build_leaderboard(records).table
+    assert t.loc["fewshot_proto (5-shot)", "p_n"] == 3
+    assert abs(t.loc["fewshot_proto (5-shot)", "p_mean"] - 70.0) < 1e-9
+    assert t.loc["fewshot_proto (10-shot)", "p_mean"] == 90.0
+    assert t.loc["fewshot_proto (10-shot 5-way)", "p_mean"] == 95.0
+    assert t.loc["source_only", "p_n"] == 2

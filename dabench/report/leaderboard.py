@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from dabench.errors import UserError
+from dabench.fewshot_label import protocol_label
 
 BASELINE = "source_only"
 METRICS = {"acc": "target_test_acc", "f1": "target_test_f1"}
@@ -38,6 +39,8 @@ def _variant_key(rec: dict[str, Any]) -> str:
     cfg.pop("seed", None)
     cfg.pop("device", None)
     cfg.get("data", {}).pop("root", None) if isinstance(cfg.get("data"), dict) else None
+    # Few-shot episodes are repeated draws of one setting, pooled like seeds.
+    cfg.get("data", {}).pop("episode", None) if isinstance(cfg.get("data"), dict) else None
     return json.dumps(cfg, sort_keys=True, default=str)
 
 
@@ -73,7 +76,7 @@ def records_frame(
             continue
         rows.append(
             {
-                "method": rec["method"],
+                "method": protocol_label(rec),  # few-shot rows name their k (and n)
                 "pair": rec["pair"],
                 "pair_version": rec.get("pair_version", 1),
                 "seed": rec["seed"],
