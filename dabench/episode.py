@@ -13,7 +13,9 @@ itself. For most methods that is the same thing; for the others:
   cached feature vectors (:mod:`dabench.data.feature_cache`); the splits it
   does not read are left empty;
 * a head that learns from source labels without SGD (``use_source``) receives
-  the source training split, and nothing of the target.
+  the source training split, and nothing of the target; it may cap the images
+  per class it reads from a split (``per_class_limits``), which also caps the
+  backbone passes spent on it.
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ import logging
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 import torch
 
 from dabench.config import RunConfig
+from dabench.data.base import dataset_targets
 from dabench.data.feature_cache import FeatureDataset, cached_features
 from dabench.data.fewshot import episode_splits
-from dabench.data.pairs import Pair, PairSplits
+from dabench.data.pairs import Pair, PairSplits, _subset
 from dabench.errors import UserError
 from dabench.methods.base import Method, TargetAccess
 
@@ -79,6 +83,13 @@ def featurize(
     return replace(splits, **out)
 
 
+def first_per_class(ds: Any, k: int) -> Any:
+    """The first ``k`` images of each class, in split order (deterministic)."""
+    y = dataset_targets(ds).numpy()
+    idx = np.sort(np.concatenate([np.flatnonzero(y == c)[:k] for c in np.unique(y)]))
+    return _subset(ds, idx)
+
+
 def build_method(
     cfg: RunConfig,
     pair: Pair,
@@ -91,6 +102,10 @@ def build_method(
     check_protocol(method_cls, cfg)
     if getattr(method_cls, "frozen_features", False):
         wanted = tuple(getattr(method_cls, "feature_splits", SPLITS))
+        limits = getattr(method_cls, "per_class_limits", None)
+        for name, k in (limits(cfg.hparams) if limits else {}).items():
+            if k:
+                splits = replace(splits, **{name: first_per_class(getattr(splits, name), k)})
         splits = featurize(splits, pair, cfg.backbone, backbone, device, wanted)
     num_classes = len(pair.classes)
     if cfg.data.shots:

@@ -92,3 +92,21 @@ def test_the_packaged_sentence_encoder_runs_offline(monkeypatch):
     sim = emb @ emb.T
     off = sim - 2 * torch.eye(3)
     assert (sim.diagonal() > off.max(1).values).all(), "distinct texts, distinct embeddings"
+
+
+def test_source_per_class_caps_what_is_featurised(tiny_splits, tmp_path, monkeypatch):
+    from dabench.config import build_config
+    from dabench.episode import build_method
+
+    monkeypatch.setenv("DABENCH_FEATURE_CACHE", str(tmp_path))
+    monkeypatch.setattr(zt, "embed_texts", lambda texts: torch.eye(len(texts), 16))
+    cfg = build_config("zeroshot_text", "mnist2digits", overrides={"hparams.source_per_class": 2})
+    bb = build_backbone("dann_digits", (1, 28, 28))
+    cls = METHODS.get("zeroshot_text")
+    splits, head = build_method(
+        cfg, PAIRS.get("mnist2digits"), cls, tiny_splits, bb, torch.device("cpu")
+    )
+    assert torch.bincount(splits.source_train.y, minlength=10).tolist() == [2] * 10
+    assert splits.source_train.x.shape == (20, bb.out_features), "features, not images"
+    assert len(splits.target_train) == 0, "zero-shot reads no target-train images"
+    assert head.source is splits.source_train

@@ -24,7 +24,8 @@ candidates) and ``gzsl_h = 2 * acc_s * acc_u / (acc_s + acc_u)``; the record's
 ``target_test_acc`` is the plain accuracy over all test images and classes.
 
 Defaults: ``alpha = 1.0``, ``s = 10``, unseen classes from the class-text file
-(``unseen`` list; else the last quarter of the classes). Deviation: no
+(``unseen`` list; else the last quarter of the classes), every source training
+image (``source_per_class = 0``; a cap takes the first images of each class). Deviation: no
 calibration of seen-class scores (Chao et al., ECCV 2016), so the generalised
 setting shows the usual bias towards seen classes.
 """
@@ -126,7 +127,13 @@ class ZeroShotText(FrozenFeatureHead):
         "alpha": HParam(1.0, "ridge regularisation of the image-to-text map", low=0.0),
         "scale": HParam(10.0, "logit scale of the cosine similarity", low=0.0),
         "unseen": HParam("", "comma-separated held-out class names (empty: the class-text file's)"),
+        "source_per_class": HParam(0, "source images per class for the map (0: all)", low=0),
     }
+
+    @staticmethod
+    def per_class_limits(hp: dict[str, Any]) -> dict[str, int]:
+        """Cap on source images per class read (and passed through the backbone)."""
+        return {"source_train": int(hp.get("source_per_class", 0))}
 
     def __init__(self, backbone, num_classes, hp, total_steps, pair=None) -> None:
         super().__init__(backbone, num_classes, hp, total_steps, pair)
