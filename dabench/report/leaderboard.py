@@ -38,9 +38,9 @@ def _variant_key(rec: dict[str, Any]) -> str:
     cfg = dict(rec.get("config", {}))
     cfg.pop("seed", None)
     cfg.pop("device", None)
-    cfg.get("data", {}).pop("root", None) if isinstance(cfg.get("data"), dict) else None
-    # Few-shot episodes are repeated draws of one setting, pooled like seeds.
-    cfg.get("data", {}).pop("episode", None) if isinstance(cfg.get("data"), dict) else None
+    if isinstance(cfg.get("data"), dict):  # a copy: the record itself stays as loaded
+        # Few-shot episodes are repeated draws of one setting, pooled like seeds.
+        cfg["data"] = {k: v for k, v in cfg["data"].items() if k not in ("root", "episode")}
     return json.dumps(cfg, sort_keys=True, default=str)
 
 
