@@ -19,7 +19,8 @@ class Tiny(Backbone):
     def __init__(self, seed: int = 0) -> None:
         super().__init__()
         torch.manual_seed(seed)
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(16, 4))
+        # BatchNorm brings a 0-dim buffer (num_batches_tracked), as real backbones do.
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(16, 4), nn.BatchNorm1d(4))
         self.calls = 0
 
     def forward(self, x):
@@ -44,7 +45,7 @@ def test_miss_then_hit_gives_the_same_features_without_the_backbone(tmp_path):
     assert (hit1, hit2) == (False, True)
     assert bb.calls == calls, "a hit runs no forward pass"
     assert torch.equal(first.x, second.x) and torch.equal(first.y, ds.y)
-    assert torch.allclose(first.x, bb(ds.x).detach())
+    assert torch.allclose(first.x, bb.eval()(ds.x).detach()), "features of the eval-mode backbone"
 
 
 def test_any_part_of_the_key_changing_is_a_miss(tmp_path):

@@ -81,7 +81,7 @@ def _digest_tensors(h: Any, named: list[tuple[str, torch.Tensor]]) -> None:
         if t is None:
             continue
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
-        h.update(t.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+        h.update(t.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
 
 
 def backbone_digest(backbone: nn.Module) -> str:
