@@ -73,6 +73,7 @@ def run(
     recorded too.
     """
     from dabench.data import PAIRS, DataContext, make_splits
+    from dabench.episode import build_method, extra_metrics
     from dabench.methods import METHODS
     from dabench.models import build_backbone
     from dabench.provenance import provenance
@@ -90,6 +91,11 @@ def run(
     device = resolve_device(cfg.device)
     ctx = DataContext.default(cfg.data.root, cfg.data.download)
     splits = make_splits(pair, ctx, cfg.data.split_seed, need_source=method_cls.needs_source_images)
+    t0 = time.perf_counter()
+    seed_everything(cfg.seed)
+    backbone = build_backbone(cfg.backbone, pair.input_shape, pretrained=cfg.backbone_pretrained)
+    # k-shot episode, frozen-feature cache and n-way relabelling (dabench/episode.py).
+    splits, method = build_method(cfg, pair, method_cls, splits, backbone, device)
     make = functools.partial(
         build_record,
         cfg,
@@ -101,10 +107,6 @@ def run(
         splits=splits.sizes(),
         provenance=provenance(device),
     )
-    t0 = time.perf_counter()
-    seed_everything(cfg.seed)
-    backbone = build_backbone(cfg.backbone, pair.input_shape, pretrained=cfg.backbone_pretrained)
-    method = method_cls(backbone, len(pair.classes), cfg.hparams, cfg.train.steps, pair=pair)
     try:
         result = train(method, splits, cfg, device, progress=progress)
     except DivergedError as e:
@@ -119,7 +121,11 @@ def run(
         )
         write_record(results, record)
         raise
-    record = make(result=result, total_seconds=time.perf_counter() - t0)
+    record = make(
+        result=result,
+        total_seconds=time.perf_counter() - t0,
+        extra=extra_metrics(method, splits, device),
+    )
     write_curve(results, run_id, result.curve)
     write_record(results, record)
     return record, False

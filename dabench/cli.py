@@ -441,5 +441,12 @@ def report(
     console.print(f"[dim]written: {', '.join(str(p) for p in written)}[/dim]")
 
 
+# Few-shot protocol commands live in their own module.
+from dabench.cli_fewshot import cache, curve  # noqa: E402
+
+main.add_command(curve)
+main.add_command(cache)
+
+
 if __name__ == "__main__":
     main()

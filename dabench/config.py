@@ -67,6 +67,12 @@ class TrainConfig:
 @dataclass
 class DataConfig:
     split_seed: int = 0
+    # k-shot protocol (dabench/data/fewshot.py): k labelled target-train images
+    # per class, an optional n-way class subset and the episode (one seeded
+    # draw); 0 shots = not few-shot, 0 ways = all classes.
+    shots: int = 0
+    ways: int = 0
+    episode: int = 0
     root: str | None = None  # not hashed: where data lives does not change it
     download: bool = False  # not hashed
 
@@ -94,6 +100,8 @@ class RunConfig:
         d.pop("hparams_seed")
         d["train"].pop("selection")
         d["data"] = {"split_seed": self.data.split_seed}
+        if self.data.shots:  # only few-shot runs carry these, so older hashes stay valid
+            d["data"].update(shots=self.data.shots, ways=self.data.ways, episode=self.data.episode)
         return d
 
 
@@ -121,6 +129,9 @@ _RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "train.weight_decay": (0.0, None, False),
     "train.eval_every": (1, None, False),
     "data.split_seed": (0, None, False),
+    "data.shots": (0, None, False),
+    "data.ways": (0, None, False),
+    "data.episode": (0, None, False),
 }
 
 

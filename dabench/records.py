@@ -28,6 +28,8 @@ Fields (schema version 2):
   ``source_val_acc`` and ``uses_target_labels``. ``metrics`` is the headline
   rule's entry, written out for readers of the JSON; same shape.
 * ``final_losses``: the loss parts at the last step.
+* ``extra``: metrics a head reports beyond accuracy and F1 (zero-shot text:
+  seen and unseen accuracy and their harmonic mean), on target test.
 * ``timing``: ``train_seconds``, ``eval_seconds``, ``total_seconds``, ``steps``.
 * ``splits``: sizes of every split.
 * ``provenance``: dabench version, git sha and dirty flag, torch,
@@ -64,11 +66,11 @@ REQUIRED = ("run_id", "method", "pair", "seed", "status", "config_hash")
 class Selected:
     """What one selection rule chose in one run."""
 
-    step: int
-    score: float | None
-    target_test_acc: float | None
-    target_test_f1: float | None
-    source_val_acc: float | None
+    step: int = 0
+    score: float | None = None
+    target_test_acc: float | None = None
+    target_test_f1: float | None = None
+    source_val_acc: float | None = None
     uses_target_labels: bool = False
 
 
@@ -93,6 +95,9 @@ class RunRecord:
     selection: str = "source_val"
     by_selection: dict[str, Selected] = field(default_factory=dict)
     final_losses: dict[str, float | None] = field(default_factory=dict)
+    # Metrics a head reports beyond accuracy and F1 (zero-shot's seen/unseen
+    # accuracies and their harmonic mean), on target test.
+    extra: dict[str, Any] = field(default_factory=dict)
     timing: dict[str, Any] = field(default_factory=dict)
     splits: dict[str, int] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
@@ -179,6 +184,7 @@ def build_record(
     status: str | None = None,
     error: str | None = None,
     total_seconds: float | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> RunRecord:
     """The one place a record is made: from the resolved config, the training
     result (a :class:`~dabench.train.TrainResult`, or None for a run that did
@@ -223,6 +229,10 @@ def build_record(
         for name, r in sorted(result.selections.items())
     }
     rec.final_losses = {k: _finite(v) for k, v in result.final_parts.items()}
+    rec.extra = {
+        k: _finite(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+        for k, v in (extra or {}).items()
+    }
     rec.timing = {
         "steps": result.steps_run,
         "train_seconds": round(result.train_seconds, 3),

@@ -136,7 +136,14 @@ def _fit_without_sgd(method: Method, splits: PairSplits, device: torch.device) -
     t0 = time.perf_counter()
     method.to(device, memory_format=torch.channels_last)
     method.eval()
-    support = splits.target_val if method.target_access == TargetAccess.FEW_SHOT else None
+    # A few-shot head gets the episode's k-shot support, never target val or test.
+    support = None
+    if method.target_access == TargetAccess.FEW_SHOT:
+        support = getattr(splits, "target_support", None)
+        if support is None or len(support) == 0:
+            from dabench.errors import UserError
+
+            raise UserError(f"{method.name} is few-shot: set data.shots to k >= 1")
     method.fit(support)
     fit_s = time.perf_counter() - t0
     m = evaluate(method, splits.target_test, device, method.num_classes)
@@ -178,13 +185,14 @@ def train(
     )
     access = method.target_access
     tgt_iter = None
-    if access != TargetAccess.NONE:
+    if access == TargetAccess.FEW_SHOT:
+        # Unlabeled pool images plus a labelled batch of the support set only.
+        from dabench.data.fewshot import few_shot_batches
+
+        tgt_iter = few_shot_batches(splits, tc.batch_size, gen_t, pin_memory=pin)
+    elif access != TargetAccess.NONE:
         tgt_iter = infinite_batches(
-            splits.target_train,
-            tc.batch_size,
-            gen_t,
-            labelled=access == TargetAccess.FEW_SHOT,
-            pin_memory=pin,
+            splits.target_train, tc.batch_size, gen_t, labelled=False, pin_memory=pin
         )
 
     groups = method.param_groups()

@@ -48,6 +48,9 @@ def test_method_contract(name, tiny_splits):
             assert tgt is None, f"{name} declares no target access but got a target batch"
         elif cls.target_access == TargetAccess.UNLABELED:
             assert tgt is not None and tgt.y is None, f"{name} must never see target labels"
+        else:  # few-shot: unlabeled pool images plus a labelled support batch
+            assert tgt is not None and tgt.y is None, f"{name} saw labels of the unlabeled pool"
+            assert tgt.support is not None and tgt.support.y is not None
         seen.append(step)
         total, parts = real_loss(src, tgt, step)
         assert total.ndim == 0 and math.isfinite(total.item())
@@ -55,8 +58,13 @@ def test_method_contract(name, tiny_splits):
         return total, parts
 
     method.loss = spy
+    splits = tiny_splits
+    if cls.target_access == TargetAccess.FEW_SHOT:
+        from dabench.data.fewshot import episode_splits
+
+        splits, _ = episode_splits(tiny_splits, "mnist2digits", 10, shots=2, ways=0, episode=0)
     before = [p.detach().clone() for p in method.parameters()]
-    result = train(method, tiny_splits, cfg, torch.device("cpu"))
+    result = train(method, splits, cfg, torch.device("cpu"))
     assert seen == [1, 2, 3]
     assert result.steps_run == 3
     assert any(not torch.equal(a, b) for a, b in zip(before, method.parameters(), strict=True)), (
@@ -67,3 +75,37 @@ def test_method_contract(name, tiny_splits):
     assert set(result.selections) >= {"source_val", "oracle", "last"}
     for sel in result.selections.values():
         assert 0.0 <= sel.target_test_acc <= 1.0
+
+
+@pytest.mark.parametrize("name", FITTED)
+def test_fitted_method_contract(name, tiny_splits, tmp_path, monkeypatch):
+    """Heads fitted without SGD: build through the run path, fit, score, predict."""
+    from dabench.data import PAIRS
+    from dabench.episode import build_method
+    from dabench.errors import UserError
+
+    monkeypatch.setenv("DABENCH_FEATURE_CACHE", str(tmp_path / "features"))
+    cls = METHODS.get(name)
+    assert cls.description and cls.paper
+    assert sys.modules[cls.__module__].__doc__, "each method file opens with its paper docstring"
+    if name == "zeroshot_text":  # the real encoder is tested in test_zeroshot_text.py
+        import dabench.methods.zeroshot_text as zt
+
+        monkeypatch.setattr(zt, "embed_texts", lambda texts: torch.eye(len(texts), 16))
+    overrides = {"data.shots": 2} if cls.target_access == TargetAccess.FEW_SHOT else {}
+    cfg = build_config(name, "mnist2digits", overrides=overrides)
+    torch.manual_seed(0)
+    backbone = build_backbone(cfg.backbone, (1, 28, 28))
+    try:
+        splits, method = build_method(
+            cfg, PAIRS.get("mnist2digits"), cls, tiny_splits, backbone, torch.device("cpu")
+        )
+    except UserError as e:  # e.g. zeroshot_imagenet needs an ImageNet pair (test_zeroshot.py)
+        pytest.skip(f"{name} does not apply to mnist2digits: {e}")
+    result = train(method, splits, cfg, torch.device("cpu"))
+    assert result.steps_run == 0
+    for sel in result.selections.values():
+        assert 0.0 <= sel.target_test_acc <= 1.0
+    for x in (torch.rand(5, 1, 28, 28), splits.target_test.x[:5]):  # images or cached features
+        logits = method.predict(x)
+        assert logits.shape == (5, 10) and torch.isfinite(logits).all()

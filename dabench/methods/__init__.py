@@ -1,6 +1,16 @@
 """Adaptation methods; importing this package registers every one of them."""
 
-from dabench.methods import coral, dann, source_only, zeroshot  # noqa: F401  (register)
+from dabench.methods import (  # noqa: F401  (register)
+    coral,
+    dann,
+    fewshot_finetune,
+    fewshot_linear,
+    fewshot_proto,
+    mme,
+    source_only,
+    zeroshot,
+    zeroshot_text,
+)
 from dabench.methods.base import METHODS, HParam, Method, TargetAccess, register
 
 __all__ = ["METHODS", "HParam", "Method", "TargetAccess", "register"]

@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from dabench.fewshot_label import protocol_label
 from dabench.records import RunRecord
 
 # Config keys a search draws: the trainer's searched optimizer settings and
@@ -52,7 +53,10 @@ def setup_key(rec: RunRecord) -> str:
         for k, v in (cfg.get("train") or {}).items()
         if k not in SEARCHED_TRAIN_KEYS and k != "selection"
     }
-    data = {k: v for k, v in (cfg.get("data") or {}).items() if k not in ("root", "download")}
+    # Few-shot episodes are repeated draws of one setting: pooled like seeds.
+    data = {
+        k: v for k, v in (cfg.get("data") or {}).items() if k not in ("root", "download", "episode")
+    }
     cfg.update(train=train, data=data)
     return json.dumps(cfg, sort_keys=True, default=str)
 
@@ -84,14 +88,15 @@ class Trial:
         """Records that have metrics (ok or collapsed runs)."""
         return [r for r in self.records if r.has_metrics]
 
-    def seeds(self) -> set[int]:
-        return {r.seed for r in self.scored()}
+    def seeds(self) -> set[tuple[int, int]]:
+        """Replicates with results: (seed, few-shot episode) pairs."""
+        return {replicate(r) for r in self.scored()}
 
-    def score(self, rule: str, seeds: set[int] | None) -> float:
+    def score(self, rule: str, seeds: set[tuple[int, int]] | None) -> float:
         vals = [
             r.by_selection[rule].score
             for r in self.scored()
-            if (seeds is None or r.seed in seeds)
+            if (seeds is None or replicate(r) in seeds)
             and rule in r.by_selection
             and r.by_selection[rule].score is not None
         ]
@@ -99,7 +104,7 @@ class Trial:
 
     def values(self, rule: str, field_name: str) -> list[float]:
         out = []
-        for r in sorted(self.scored(), key=lambda r: r.seed):
+        for r in sorted(self.scored(), key=replicate):
             sel = r.by_selection.get(rule)
             v = None if sel is None else getattr(sel, field_name)
             if v is not None:
@@ -107,15 +112,21 @@ class Trial:
         return out
 
 
+def replicate(rec: RunRecord) -> tuple[int, int]:
+    return rec.seed, int((rec.config.get("data") or {}).get("episode") or 0)
+
+
 def group_trials(records: list[RunRecord]) -> dict[tuple[str, str, str], list[Trial]]:
-    """``{(method, pair, setup): [Trial, ...]}``, trials in order of hparams_seed."""
+    """``{(row label, pair, setup): [Trial, ...]}``, trials in order of hparams_seed.
+    The row label is the method, with its k (and n) for few-shot runs."""
     groups: dict[tuple[str, str, str], dict[str, Trial]] = {}
     for rec in records:
         s = setup_key(rec)
-        trials = groups.setdefault((rec.method, rec.pair, s), {})
+        label = protocol_label(rec.method, rec.config)
+        trials = groups.setdefault((label, rec.pair, s), {})
         k = trial_key(rec)
         if k not in trials:
-            trials[k] = Trial(rec.method, rec.pair, s, searched_values(rec))
+            trials[k] = Trial(label, rec.pair, s, searched_values(rec))
         trials[k].records.append(rec)
     return {
         key: sorted(ts.values(), key=lambda t: (t.hparams_seed, json.dumps(t.params, default=str)))
@@ -123,9 +134,9 @@ def group_trials(records: list[RunRecord]) -> dict[tuple[str, str, str], list[Tr
     }
 
 
-def selection_seeds(trials: list[Trial]) -> set[int] | None:
-    """Seeds every trial has results for; None (use each trial's own) if none."""
-    common: set[int] | None = None
+def selection_seeds(trials: list[Trial]) -> set[tuple[int, int]] | None:
+    """Replicates every trial has results for; None (use each trial's own) if none."""
+    common: set[tuple[int, int]] | None = None
     for t in trials:
         common = t.seeds() if common is None else common & t.seeds()
     return common or None
