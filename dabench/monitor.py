@@ -16,7 +16,15 @@ A run has collapsed at an evaluation when either
   source-validation accuracy has been well above chance: a model that has
   learned the source and still maps the whole target to one class has
   collapsed, while one that has not learned anything yet is only untrained
-  (its numbers say so).
+  (its numbers say so);
+
+and, judged once at the end of training and only for runs evaluated at least
+``MIN_EVALS_TO_JUDGE`` times (fewer cannot tell a run that never learns from
+one too short to have started), a run whose source-validation accuracy never
+rose above ``chance + FALLEN * (1 - chance)`` at any evaluation has collapsed
+too: it degenerated before the first evaluation could see it
+learn (DANN at a high learning rate and domain weight can do so within the
+first 200 steps), or never learned at all. Either way it is not a success.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import torch
 
 RISEN = 0.5
 FALLEN = 0.1
+MIN_EVALS_TO_JUDGE = 5
 
 
 @dataclass(frozen=True)
@@ -43,10 +52,12 @@ class CollapseMonitor:
         self.chance = 1.0 / max(num_classes, 1)
         self.best_source_val = float("-inf")
         self.collapse: Collapse | None = None
+        self.evaluations = 0
 
     def update(
         self, step: int, source_val_acc: float, target_val_logits: torch.Tensor | None
     ) -> Collapse | None:
+        self.evaluations += 1
         if self.collapse is not None:
             return self.collapse
         c = self.chance
@@ -71,4 +82,19 @@ class CollapseMonitor:
                     step,
                     f"all {len(preds)} target-val predictions are class {int(preds[0])}",
                 )
+        return self.collapse
+
+    def finish(self, step: int) -> Collapse | None:
+        """The end-of-run check: source-val accuracy never rose above near-chance."""
+        c = self.chance
+        if (
+            self.collapse is None
+            and self.evaluations >= MIN_EVALS_TO_JUDGE
+            and self.best_source_val <= c + FALLEN * (1 - c)
+        ):
+            self.collapse = Collapse(
+                step,
+                f"source-val accuracy never rose above {100 * self.best_source_val:.1f}% "
+                f"(chance {100 * c:.1f}%)",
+            )
         return self.collapse

@@ -259,6 +259,7 @@ def train(
             log.info("stopping at step %d: %s", step, monitor.collapse.reason)
             break
 
+    monitor.finish(step)
     final_state = copy.deepcopy(method.state_dict())
     selections: dict[str, SelectionResult] = {}
     for name, (res, state) in best.items():

@@ -28,10 +28,20 @@ def test_source_val_falling_to_chance_after_rising_is_a_collapse():
     assert m.update(500, 0.95, mixed) is c, "the first collapse is kept"
 
 
-def test_never_learning_is_not_a_collapse():
+def test_an_untrained_start_is_not_a_collapse_but_never_learning_is():
     m = CollapseMonitor(10)
     for step in range(1, 6):
-        assert m.update(step, 0.10, _logits([3, 3, 3])) is None
+        assert m.update(step, 0.10, _logits([3, 3, 3])) is None, "not during training"
+    c = m.finish(5)
+    assert c is not None and "never rose above 10.0%" in c.reason
+    short = CollapseMonitor(10)
+    for step in range(1, 3):
+        short.update(step, 0.10, _logits([3, 3]))
+    assert short.finish(2) is None, "two evaluations are too few to judge"
+    slow = CollapseMonitor(10)
+    for step, acc in ((1, 0.1), (2, 0.12), (3, 0.12), (4, 0.13), (5, 0.35)):
+        slow.update(step, acc, _logits([1, 2]))
+    assert slow.finish(5) is None, "a slow learner that got going is healthy"
 
 
 def test_one_class_on_target_after_learning_the_source_is_a_collapse():
