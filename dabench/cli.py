@@ -15,6 +15,7 @@ warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
 from rich.console import Console  # noqa: E402
 from rich.logging import RichHandler  # noqa: E402
+from rich.markup import escape  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
 
@@ -526,16 +527,17 @@ def report(
         else:
             console.print(f"[yellow]{pc.method}: no per-class metrics recorded[/yellow]")
     for line in statistics_text(lb):
-        console.print(f"[dim]{line}[/dim]")
+        console.print(f"[dim]{escape(line)}[/dim]")
     for note in lb.notes:
-        console.print(f"[yellow]- {note}[/yellow]")
+        console.print(f"[yellow]- {escape(note)}[/yellow]")
     console.print(f"[dim]written: {', '.join(str(p) for p in written)}[/dim]")
 
 
 def _print_frame(caption: str, frame) -> None:
-    table = Table(*[str(c) for c in frame.columns], title=caption)
+    # Escaped: variant labels such as coral[weight=5] are not rich markup.
+    table = Table(*[escape(str(c)) for c in frame.columns], title=escape(caption))
     for row in frame.itertuples(index=False):
-        table.add_row(*[str(c) for c in row])
+        table.add_row(*[escape(str(c)) for c in row])
     console.print(table)
 
 

@@ -35,7 +35,8 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2em a
 color:#222;padding:0 1em}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:.5em 0;font-size:.85em}
-th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;white-space:nowrap}
+th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;max-width:22em}
+.wide{overflow-x:auto}
 th{background:#f2f2f2}tr:nth-child(even) td{background:#fafafa}
 img{max-width:100%;border:1px solid #eee;margin:.3em}
 .note{color:#7a5200}.empty{color:#777;font-style:italic}.figs{display:flex;flex-wrap:wrap}
@@ -49,10 +50,12 @@ def _img(png: bytes | None, alt: str) -> str:
     return f'<img class="plot" alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _table(df: pd.DataFrame, index: bool = False) -> str:
+def _table(df: pd.DataFrame, empty: str = "none") -> str:
     if df.empty:
-        return '<p class="empty">none</p>'
-    return df.to_html(index=index, escape=True, border=0, na_rep="–")
+        return f'<p class="empty">{html.escape(empty)}</p>'
+    return (
+        "<div class='wide'>" + df.to_html(index=False, escape=True, border=0, na_rep="–") + "</div>"
+    )
 
 
 def _kshot_points(lb: Leaderboard) -> dict[str, dict[str, list[tuple[int, float]]]]:
@@ -98,7 +101,12 @@ def to_html(lb: Leaderboard, results: Path) -> str:
         body += [f'<li class="note">{html.escape(n)}</li>' for n in lb.notes]
         body.append("</ul>")
     body.append("<h2>Published numbers</h2>")
-    body.append(_table(references_frame(lb)))
+    body.append(
+        _table(
+            references_frame(lb),
+            "No published number (configs/references) matches these methods, pairs and backbones.",
+        )
+    )
     body.append("<h2>Selected trials</h2>")
     body.append(_table(selected_frame(lb)))
     body.append("<h2>Plots</h2><div class='figs'>")

@@ -49,6 +49,8 @@ def _verdict(lb: Leaderboard, m: str) -> str:
         return "–"
     if test.verdict == "too few pairs":
         return f"untested (n={test.n})"
+    if test.verdict == "no difference":
+        return f"no (identical results, n={test.n})"
     word = {"beats": "yes", "worse": "no, worse", "n.s.": "no (n.s.)"}[test.verdict]
     return f"{word}, p={_p(test.p_value)}, n={test.n}"
 

@@ -41,7 +41,7 @@ class PairedTest:
     n: int
     mean_diff: float
     p_value: float
-    verdict: str  # "beats", "worse", "n.s." or "too few pairs"
+    verdict: str  # "beats", "worse", "n.s.", "no difference" or "too few pairs"
 
 
 def paired_test(
@@ -53,7 +53,9 @@ def paired_test(
     if len(diffs) == 0:
         return PairedTest(0, float("nan"), float("nan"), "too few pairs")
     mean = float(diffs.mean())
-    if len(diffs) < 2 or not np.any(diffs != 0):
+    if not np.any(diffs != 0):
+        return PairedTest(len(diffs), mean, 1.0, "no difference")
+    if len(diffs) < 2:
         return PairedTest(len(diffs), mean, float("nan"), "too few pairs")
     p = float(stats.wilcoxon(diffs, alternative="two-sided").pvalue)
     verdict = "n.s."
