@@ -121,6 +121,10 @@ def run(
         raise
     record = make(result=result, total_seconds=time.perf_counter() - t0)
     write_curve(results, run_id, result.curve)
+    from dabench import features
+
+    if features.requested():
+        features.save_sample(method, splits, device, results, run_id, features.requested())
     write_record(results, record)
     return record, False
 

@@ -254,21 +254,27 @@ def _umask() -> int:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` atomically; see :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same directory, then rename; the file
     gets the mode an ordinary ``open`` would (0666 less the umask), not
     mkstemp's 0600. A path that exists and is not a regular file (a FIFO,
-    ``/dev/stdout``, a terminal) is written in place, never renamed over."""
+    ``/dev/stdout``, a terminal) or a symlink is written in place, through
+    the link, never renamed over."""
     path = Path(path)
-    if path.exists() and not path.is_file():
-        with open(path, "w") as f:
-            f.write(text)
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        with open(path, "wb") as f:
+            f.write(data)
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -90,6 +90,8 @@ class PageCheck:
     # Per plot: (alt text, rendered width, pixel std of its screenshot).
     plots: list[tuple[str, int, float]] = field(default_factory=list)
     headings: list[str] = field(default_factory=list)
+    # The visible text of each table, as rendered.
+    table_texts: list[str] = field(default_factory=list)
 
 
 def check_page(html_file: Path) -> PageCheck:
@@ -114,6 +116,7 @@ def check_page(html_file: Path) -> PageCheck:
             len(imgs),
             plots,
             [h.text for h in d.find_elements(By.TAG_NAME, "h2")],
+            [t.text for t in d.find_elements(By.TAG_NAME, "table")],
         )
 
 
