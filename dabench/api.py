@@ -294,13 +294,15 @@ def report(
     suite: str | None = None,
     show_trials: bool = False,
     references: Path | None = None,
+    per_class_pair: str | None = None,
 ):
     """Build the leaderboard from records; write md, wide csv and long csv into
     ``results``, and ``out`` in ``fmt`` unless ``out`` is ``-`` (standard
     output: the caller prints the returned text). With ``suite``, only the runs
     that suite asks for (its run keys: methods, pairs, trials, seeds and budget)
     count, whatever else the directory holds. ``references``: a folder of
-    published numbers (default ``configs/references``).
+    published numbers (default ``configs/references``); ``per_class_pair`` is
+    checked against the report's pairs before anything is written.
     Returns ``(leaderboard, written_paths, text_in_fmt)``."""
     from dabench.records import atomic_write_text, load_records
     from dabench.report import build_leaderboard, to_csv, to_markdown
@@ -322,6 +324,10 @@ def report(
         records = [r for r in records if r.run_id in ids]
     lb = build_leaderboard(records, metric=metric, selection=selection)
     lb.references = compare(lb, load_references(references))
+    if per_class_pair is not None and per_class_pair not in lb.pairs:
+        raise UserError(
+            f"no results for pair {per_class_pair!r} in this report; pairs: {', '.join(lb.pairs)}"
+        )
     suffix = metric if selection == "source_val" else f"{metric}_{selection}"
     if suite is not None:
         suffix = f"{spec.name}_{suffix}"

@@ -481,6 +481,7 @@ def report(
         suite=suite,
         show_trials=show_trials,
         references=references,
+        per_class_pair=per_class_pair,
     )
     pcs = per_class(lb, per_class_pair) if per_class_pair else []
     if out == "-":

@@ -125,6 +125,9 @@ def test_out_never_replaces_a_non_regular_file(results, tmp_path):
     r = _cli("--results", str(results), "--out", str(tmp_path))
     assert r.exit_code == 2 and "is a directory" in r.output
     assert sorted(p.name for p in results.iterdir()) == before, "nothing written on a user error"
+    r = _cli("--results", str(results), "--per-class", "nope2nope")
+    assert r.exit_code == 2 and "no results for pair 'nope2nope'" in r.output
+    assert sorted(p.name for p in results.iterdir()) == before
 
 
 def test_written_files_follow_the_umask(tmp_path):
