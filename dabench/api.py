@@ -127,6 +127,10 @@ def run(
         extra=extra_metrics(method, splits, device),
     )
     write_curve(results, run_id, result.curve)
+    from dabench import features
+
+    if features.requested():
+        features.save_sample(method, splits, device, results, run_id, features.requested())
     write_record(results, record)
     return record, False
 
@@ -234,32 +238,89 @@ def describe(what: str) -> tuple[list[tuple[Any, ...]], list[str]]:
     raise UserError(f"cannot list {what!r}; choose methods, search, pairs, backbones or selectors")
 
 
+def data_status(ctx: Any) -> list[dict[str, Any]]:
+    """Every pair's data status as plain data (``data status --json``)."""
+    from dataclasses import asdict
+
+    from dabench.data.status import pair_status
+
+    def one(s: Any) -> dict[str, Any]:
+        d = asdict(s)
+        d["paths"] = [str(p) for p in s.paths]
+        return d
+
+    return [
+        {"pair": name, "source": one(src), "target": one(tgt)}
+        for name, src, tgt in pair_status(ctx)
+    ]
+
+
 # ------------------------------------------------------------------ report
+
+
+REPORT_FORMATS = ("md", "csv", "latex", "html", "json")
+
+
+def render(lb: Any, fmt: str, results: Path, show_trials: bool = False) -> str:
+    """The leaderboard as text in ``fmt`` (one of :data:`REPORT_FORMATS`)."""
+    from dabench.report import export, latex
+    from dabench.report import render as md
+
+    if fmt == "md":
+        return md.to_markdown(lb, show_trials=show_trials)
+    if fmt == "csv":
+        return md.to_csv(lb)
+    if fmt == "latex":
+        return latex.to_latex(lb)
+    if fmt == "json":
+        return export.to_json(lb)
+    if fmt == "html":
+        from dabench.report.html import to_html
+
+        return to_html(lb, results)
+    raise UserError(f"unknown format {fmt!r}; choose one of: {', '.join(REPORT_FORMATS)}")
+
+
+def _check_out(out: Path | None) -> None:
+    if out is None or str(out) == "-":
+        return
+    out = Path(out)
+    if out.is_dir():
+        raise UserError(f"cannot write {out}: it is a directory; give a file name or - for stdout")
+    if not out.exists() and not out.parent.is_dir():
+        raise UserError(f"cannot write {out}: directory {out.parent} does not exist")
 
 
 def report(
     results: Path,
     metric: str = "acc",
     selection: str = "source_val",
-    out: Path | None = None,
+    out: Path | str | None = None,
     fmt: str = "md",
     suite: str | None = None,
     show_trials: bool = False,
+    references: Path | None = None,
+    per_class_pair: str | None = None,
 ):
-    """Build the leaderboard from records; write md and csv into ``results``
-    (and ``out`` in ``fmt``). With ``suite``, only the runs that suite asks for
-    (its run keys: methods, pairs, trials, seeds and budget) count, whatever
-    else the directory holds. Returns ``(leaderboard, written_paths)``."""
+    """Build the leaderboard from records; write md, wide csv and long csv into
+    ``results``, and ``out`` in ``fmt`` unless ``out`` is ``-`` (standard
+    output: the caller prints the returned text). With ``suite``, only the runs
+    that suite asks for (its run keys: methods, pairs, trials, seeds and budget)
+    count, whatever else the directory holds. ``references``: a folder of
+    published numbers (default ``configs/references``); ``per_class_pair`` is
+    checked against the report's pairs before anything is written.
+    Returns ``(leaderboard, written_paths, text_in_fmt)``."""
     from dabench.records import atomic_write_text, load_records
     from dabench.report import build_leaderboard, to_csv, to_markdown
+    from dabench.report.export import to_long_csv
+    from dabench.report.references import compare, load_references
     from dabench.selection import SELECTORS
 
     results = ensure_results_dir(results, create=False)
     SELECTORS.get(selection)
-    if fmt not in ("md", "csv"):
-        raise UserError(f"unknown format {fmt!r}; choose md or csv")
-    if out is not None and not Path(out).parent.is_dir():
-        raise UserError(f"cannot write {out}: directory {Path(out).parent} does not exist")
+    if fmt not in REPORT_FORMATS:
+        raise UserError(f"unknown format {fmt!r}; choose one of: {', '.join(REPORT_FORMATS)}")
+    _check_out(out)
     records = load_records(results)
     if suite is not None:
         from dabench.sweep import find_suite, load_suite, suite_run_ids
@@ -268,16 +329,25 @@ def report(
         ids = suite_run_ids(spec, results)
         records = [r for r in records if r.run_id in ids]
     lb = build_leaderboard(records, metric=metric, selection=selection)
+    lb.references = compare(lb, load_references(references))
+    if per_class_pair is not None and per_class_pair not in lb.pairs:
+        raise UserError(
+            f"no results for pair {per_class_pair!r} in this report; pairs: {', '.join(lb.pairs)}"
+        )
     suffix = metric if selection == "source_val" else f"{metric}_{selection}"
     if suite is not None:
         suffix = f"{spec.name}_{suffix}"
-    texts = {"md": to_markdown(lb, show_trials=show_trials), "csv": to_csv(lb)}
+    texts = {
+        f"leaderboard_{suffix}.md": to_markdown(lb, show_trials=show_trials),
+        f"leaderboard_{suffix}.csv": to_csv(lb),
+        f"leaderboard_{suffix}_long.csv": to_long_csv(lb),
+    }
+    text = render(lb, fmt, results, show_trials=show_trials)
     written = []
-    for ext, text in texts.items():
-        path = results / f"leaderboard_{suffix}.{ext}"
-        atomic_write_text(path, text)
-        written.append(path)
-    if out is not None:
-        atomic_write_text(Path(out), texts[fmt])
+    for name, body in texts.items():
+        atomic_write_text(results / name, body)
+        written.append(results / name)
+    if out is not None and str(out) != "-":
+        atomic_write_text(Path(out), text)
         written.append(Path(out))
-    return lb, written
+    return lb, written, text

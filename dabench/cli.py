@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import warnings
@@ -14,6 +15,7 @@ warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
 from rich.console import Console  # noqa: E402
 from rich.logging import RichHandler  # noqa: E402
+from rich.markup import escape  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
 
@@ -54,13 +56,26 @@ def main(verbose: bool) -> None:
 LISTABLE = ("methods", "search", "pairs", "backbones", "selectors")
 
 
+_json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON on stdout instead of a table."
+)
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
 @main.command("list")
 @click.argument("what", type=click.Choice(LISTABLE), default="methods")
-def list_cmd(what: str) -> None:
+@_json_option
+def list_cmd(what: str, as_json: bool) -> None:
     """List registered methods, search spaces, pairs, backbones or selection rules."""
     from dabench import api
 
     rows, columns = api.describe(what)
+    if as_json:
+        _echo_json([dict(zip(columns, row, strict=True)) for row in rows])
+        return
     table = Table(*columns, title=f"dabench {what}")
     for row in rows:
         table.add_row(*[str(c) for c in row])
@@ -156,8 +171,20 @@ def _summary(rec, reused: bool, rule: str) -> str:
 @click.option(
     "--force", is_flag=True, help="Rerun even if this config and seed are already recorded."
 )
+@_json_option
 def run(
-    method, pair, seed, hparams_seed, steps, sets, results, device, data_root, download, force
+    method,
+    pair,
+    seed,
+    hparams_seed,
+    steps,
+    sets,
+    results,
+    device,
+    data_root,
+    download,
+    force,
+    as_json,
 ) -> None:
     """Train one method on one pair and record the result."""
     from dabench import api
@@ -182,7 +209,10 @@ def run(
             force=force,
             progress=_progress_factory(progress, f"{method} {pair} s{seed}"),
         )
-    console.print(_summary(rec, reused, cfg.train.selection))
+    if as_json:
+        _echo_json({"reused": reused, "record": rec.to_dict()})
+    else:
+        console.print(_summary(rec, reused, cfg.train.selection))
     if rec.status != "ok":
         sys.exit(1)
 
@@ -325,12 +355,18 @@ def data() -> None:
 
 @data.command("status")
 @_root_option
-def data_status(data_root: Path | None) -> None:
+@_json_option
+def data_status(data_root: Path | None, as_json: bool) -> None:
     """Every pair: is its data available, how big, where."""
     from dabench.data.pairs import DataContext
     from dabench.data.status import human_size, pair_status
 
     ctx = DataContext.default(data_root)
+    if as_json:
+        from dabench import api
+
+        _echo_json(api.data_status(ctx))
+        return
     table = Table("pair", "source", "target", "size", "paths", title=f"data under {ctx.root}")
 
     def cell(s) -> str:
@@ -385,13 +421,16 @@ def data_prepare(pair: str, data_root: Path | None) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["md", "csv"]),
+    type=click.Choice(["md", "csv", "latex", "html", "json"]),
     default="md",
     show_default=True,
     help="Format of --out.",
 )
 @click.option(
-    "--out", type=click.Path(path_type=Path), default=None, help="Also write the leaderboard here."
+    "--out",
+    type=str,
+    default=None,
+    help="Also write the report here in --format; - writes it to stdout instead of the tables.",
 )
 @click.option(
     "--suite", default=None, help="Only the runs of this benchmark suite (name or YAML path)."
@@ -399,46 +438,108 @@ def data_prepare(pair: str, data_root: Path | None) -> None:
 @click.option(
     "--show-trials", is_flag=True, help="Also list every hyperparameter trial of every cell."
 )
+@click.option(
+    "--per-class",
+    "per_class_pair",
+    default=None,
+    metavar="PAIR",
+    help="Also show per-class precision, recall, F1 and confusion matrices on PAIR.",
+)
+@click.option(
+    "--references",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder of published numbers (default configs/references).",
+)
+@_json_option
 def report(
     results: Path,
     metric: str,
     selection: str,
     fmt: str,
-    out: Path | None,
+    out: str | None,
     suite: str | None,
     show_trials: bool,
+    per_class_pair: str | None,
+    references: Path | None,
+    as_json: bool,
 ) -> None:
-    """Print the leaderboard of every recorded run; also writes it (md and csv) into RESULTS.
+    """Print the leaderboard of every recorded run; also writes it (md, wide and
+    long csv) into RESULTS.
 
     For each method and pair the --selection rule picks the hyperparameter trial
     with the best mean score over seeds, and the checkpoints within each run."""
     from dabench import api
+    from dabench.report.perclass import per_class, per_class_markdown
 
-    lb, written = api.report(
+    lb, written, text = api.report(
         results,
         metric=metric,
         selection=selection,
-        out=out,
+        out=None if out is None else (out if out == "-" else Path(out)),
         fmt=fmt,
         suite=suite,
         show_trials=show_trials,
+        references=references,
+        per_class_pair=per_class_pair,
     )
-    from dabench.report.render import display_frame, selected_frame, title, trials_frame
+    pcs = per_class(lb, per_class_pair) if per_class_pair else []
+    if out == "-":
+        click.echo(text, nl=False)
+        if pcs and fmt == "md":
+            click.echo("\n" + per_class_markdown(pcs), nl=False)
+        return
+    if as_json:
+        from dabench.report.export import to_dict
+
+        data = to_dict(lb)
+        data["per_class"] = [pc.to_dict() for pc in pcs]
+        data["written"] = [str(p) for p in written]
+        _echo_json(data)
+        return
+    from dabench.report.render import (
+        display_frame,
+        references_frame,
+        selected_frame,
+        statistics_text,
+        title,
+        trials_frame,
+    )
 
     frames = [(title(lb), display_frame(lb).reset_index())]
+    frames.append(("published numbers", references_frame(lb)))
     frames.append(("selected trials (0 = defaults)", selected_frame(lb)))
     if show_trials:
         frames.append(("every trial", trials_frame(lb)))
+    for pc in pcs:
+        frames.append(
+            (f"{pc.method} on {pc.pair}, per class ({pc.seeds} seeds)", pc.table.round(2))
+        )
     for caption, frame in frames:
         if frame.empty:
             continue
-        table = Table(*[str(c) for c in frame.columns], title=caption)
-        for row in frame.itertuples(index=False):
-            table.add_row(*[str(c) for c in row])
-        console.print(table)
+        _print_frame(caption, frame)
+    for pc in pcs:
+        if pc.seeds:
+            import pandas as pd
+
+            conf = pd.DataFrame(pc.confusion, index=pc.classes, columns=pc.classes)
+            _print_frame(f"{pc.method} on {pc.pair}: confusion (rows true)", conf.reset_index())
+        else:
+            console.print(f"[yellow]{pc.method}: no per-class metrics recorded[/yellow]")
+    for line in statistics_text(lb):
+        console.print(f"[dim]{escape(line)}[/dim]")
     for note in lb.notes:
-        console.print(f"[yellow]- {note}[/yellow]")
+        console.print(f"[yellow]- {escape(note)}[/yellow]")
     console.print(f"[dim]written: {', '.join(str(p) for p in written)}[/dim]")
+
+
+def _print_frame(caption: str, frame) -> None:
+    # Escaped: variant labels such as coral[weight=5] are not rich markup.
+    table = Table(*[escape(str(c)) for c in frame.columns], title=escape(caption))
+    for row in frame.itertuples(index=False):
+        table.add_row(*[escape(str(c)) for c in row])
+    console.print(table)
 
 
 # Few-shot protocol commands live in their own module.

@@ -25,12 +25,19 @@ Fields (schema version 2):
 * ``by_selection``: for every selection rule, a :class:`Selected`: the chosen
   ``step``, the rule's ``score`` there (higher is better; what hyperparameter
   selection compares), ``target_test_acc``, ``target_test_f1`` (macro),
-  ``source_val_acc`` and ``uses_target_labels``. ``metrics`` is the headline
-  rule's entry, written out for readers of the JSON; same shape.
+  ``source_val_acc`` and ``uses_target_labels``; optionally ``per_class``:
+  ``classes``, per-class ``precision``, ``recall``, ``f1``, ``support`` and the
+  ``confusion`` matrix (rows true, columns predicted) of that checkpoint on
+  target test (absent in records made before it was kept). ``metrics`` is the
+  headline rule's entry, written out for readers of the JSON; same shape.
 * ``final_losses``: the loss parts at the last step.
 * ``extra``: metrics a head reports beyond accuracy and F1 (zero-shot text:
   seen and unseen accuracy and their harmonic mean), on target test.
 * ``timing``: ``train_seconds``, ``eval_seconds``, ``total_seconds``, ``steps``.
+* ``costs`` (optional; empty in older records): ``params_total``,
+  ``params_trainable``, ``peak_memory_mb`` (``peak_memory_kind``:
+  ``cuda_allocated``, or ``process_rss``, the process's peak so far),
+  ``train_images`` and ``images_per_second`` over the training time.
 * ``splits``: sizes of every split.
 * ``provenance``: dabench version, git sha and dirty flag, torch,
   pytorch-adapt, CUDA, device and its name, CPU model, thread count, Python,
@@ -72,6 +79,7 @@ class Selected:
     target_test_f1: float | None = None
     source_val_acc: float | None = None
     uses_target_labels: bool = False
+    per_class: dict[str, Any] | None = None
 
 
 @dataclass
@@ -99,6 +107,7 @@ class RunRecord:
     # accuracies and their harmonic mean), on target test.
     extra: dict[str, Any] = field(default_factory=dict)
     timing: dict[str, Any] = field(default_factory=dict)
+    costs: dict[str, Any] = field(default_factory=dict)
     splits: dict[str, int] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     created: str = ""
@@ -225,9 +234,11 @@ def build_record(
             target_test_f1=_finite(r.target_test_f1),
             source_val_acc=_finite(r.source_val_acc),
             uses_target_labels=SELECTORS.get(name).uses_target_labels,
+            per_class=getattr(r, "per_class", None),
         )
         for name, r in sorted(result.selections.items())
     }
+    rec.costs = dict(getattr(result, "costs", None) or {})
     rec.final_losses = {k: _finite(v) for k, v in result.final_parts.items()}
     rec.extra = {
         k: _finite(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
@@ -245,13 +256,35 @@ def build_record(
 # ------------------------------------------------------------------ files
 
 
+def _umask() -> int:
+    # os.umask can only be read by setting it; set it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write via a temporary file in the same directory, then rename."""
+    """Write ``text`` atomically; see :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temporary file in the same directory, then rename; the file
+    gets the mode an ordinary ``open`` would (0666 less the umask), not
+    mkstemp's 0600. A path that exists and is not a regular file (a FIFO,
+    ``/dev/stdout``, a terminal) or a symlink is written in place, through
+    the link, never renamed over."""
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        with open(path, "wb") as f:
+            f.write(data)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -288,17 +321,47 @@ def read_record(path: Path) -> RunRecord | None:
         return None
 
 
+def _run_key(rec: RunRecord) -> str:
+    """What makes two records the same run: config, seed and code versions."""
+    cfg = {k: v for k, v in rec.config.items() if k != "data"}
+    data = {
+        k: v for k, v in (rec.config.get("data") or {}).items() if k not in ("root", "download")
+    }
+    versions = (rec.method_version, rec.pair_version, rec.trainer_version)
+    return json.dumps(
+        [rec.method, rec.pair, rec.seed, versions, cfg, data], sort_keys=True, default=str
+    )
+
+
 def load_records(results: Path) -> list[RunRecord]:
     """Every readable record under ``results/runs``, migrated to the current
-    schema; anything else is skipped with one warning line."""
+    schema. Files that are not records, records of a newer schema and
+    duplicates (a second file with the same ``run_id``, or the same config,
+    seed and code versions under another name) are skipped with one warning
+    line each; of duplicates the first file in name order is kept."""
     runs = results / RUNS_DIR
     if not runs.is_dir():
         return []
     out = []
+    seen_ids: dict[str, Path] = {}
+    seen_keys: dict[str, Path] = {}
     for p in sorted(runs.glob("*.json")):
         rec = read_record(p)
-        if rec is not None:
-            out.append(rec)
+        if rec is None:
+            continue
+        key = _run_key(rec) if rec.config else None
+        if rec.run_id in seen_ids:
+            log.warning(
+                "skipping %s: duplicate of run %s in %s", p, rec.run_id, seen_ids[rec.run_id]
+            )
+            continue
+        if key is not None and key in seen_keys:
+            log.warning("skipping %s: same config and seed as %s", p, seen_keys[key])
+            continue
+        seen_ids[rec.run_id] = p
+        if key is not None:
+            seen_keys[key] = p
+        out.append(rec)
     return out
 
 

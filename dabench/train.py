@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.metrics import f1_score
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 from torch.utils.data import Dataset
 
 from dabench.config import RunConfig
@@ -114,6 +114,7 @@ class SelectionResult:
     source_val_acc: float
     target_test_acc: float = float("nan")
     target_test_f1: float = float("nan")
+    per_class: dict[str, Any] | None = None
 
 
 @dataclass
@@ -125,6 +126,43 @@ class TrainResult:
     eval_seconds: float
     final_parts: dict[str, float] = field(default_factory=dict)
     collapse: Collapse | None = None
+    costs: dict[str, Any] = field(default_factory=dict)
+
+
+def per_class_metrics(m: ScoredMetrics, num_classes: int, classes: list[str]) -> dict[str, Any]:
+    """Per-class precision, recall, F1, support and the confusion matrix
+    (rows: true class, columns: predicted) of one scored split."""
+    y, pred = m.labels.numpy(), m.logits.argmax(1).numpy()
+    labels = list(range(num_classes))
+    p, r, f, n = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    return {
+        "classes": list(classes) if len(classes) == num_classes else [str(i) for i in labels],
+        "precision": [round(float(v), 6) for v in p],
+        "recall": [round(float(v), 6) for v in r],
+        "f1": [round(float(v), 6) for v in f],
+        "support": [int(v) for v in n],
+        "confusion": confusion_matrix(y, pred, labels=labels).tolist(),
+    }
+
+
+def run_costs(method: Method, device: torch.device, images: int, seconds: float) -> dict[str, Any]:
+    """Parameters, peak memory and throughput of a finished run."""
+    params = list(method.parameters())
+    if device.type == "cuda":
+        peak, kind = torch.cuda.max_memory_allocated(device) / 2**20, "cuda_allocated"
+    else:
+        import resource
+
+        # ru_maxrss is KiB on Linux: the process's peak, so a sweep reports its running peak.
+        peak, kind = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "process_rss"
+    return {
+        "params_total": sum(p.numel() for p in params),
+        "params_trainable": sum(p.numel() for p in params if p.requires_grad),
+        "peak_memory_mb": round(peak, 1),
+        "peak_memory_kind": kind,
+        "train_images": images,
+        "images_per_second": round(images / seconds, 2) if seconds > 0 else None,
+    }
 
 
 ProgressFn = Callable[[int, int, dict[str, float]], None]
@@ -152,10 +190,12 @@ def _fit_without_sgd(method: Method, splits: PairSplits, device: torch.device) -
         if len(splits.source_val)
         else float("nan")
     )
+    pc = per_class_metrics(m, method.num_classes, getattr(splits.target_test, "classes", []))
     selections = {
-        name: SelectionResult(0, float("nan"), sv, m.acc, m.f1) for name in SELECTORS.names()
+        name: SelectionResult(0, float("nan"), sv, m.acc, m.f1, pc) for name in SELECTORS.names()
     }
-    return TrainResult(selections, [], 0, fit_s, time.perf_counter() - t0 - fit_s, {})
+    costs = run_costs(method, device, 0, fit_s)
+    return TrainResult(selections, [], 0, fit_s, time.perf_counter() - t0 - fit_s, {}, None, costs)
 
 
 def train(
@@ -178,6 +218,8 @@ def train(
     # tensor cores on GPU; it changes memory layout only, not results' meaning.
     method.to(device, memory_format=torch.channels_last)
     pin = device.type == "cuda"
+    if pin:
+        torch.cuda.reset_peak_memory_stats(device)
     gen_s = torch.Generator().manual_seed(cfg.seed * 1_000_003 + 1)
     gen_t = torch.Generator().manual_seed(cfg.seed * 1_000_003 + 2)
     src_iter = infinite_batches(
@@ -266,9 +308,21 @@ def train(
         method.load_state_dict(state)
         m = evaluate(method, splits.target_test, device, num_classes)
         res.target_test_acc, res.target_test_f1 = m.acc, m.f1
+        res.per_class = per_class_metrics(
+            m, num_classes, getattr(splits.target_test, "classes", [])
+        )
         selections[name] = res
     method.load_state_dict(final_state)
     total_s = time.perf_counter() - t0
+    images = step * tc.batch_size * (2 if tgt_iter is not None else 1)
+    costs = run_costs(method, device, images, total_s - eval_seconds)
     return TrainResult(
-        selections, curve, step, total_s - eval_seconds, eval_seconds, parts, monitor.collapse
+        selections,
+        curve,
+        step,
+        total_s - eval_seconds,
+        eval_seconds,
+        parts,
+        monitor.collapse,
+        costs,
     )

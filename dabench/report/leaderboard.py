@@ -5,9 +5,12 @@ For every method and pair the named rule first selects a hyperparameter trial
 metric under the same rule's checkpoints: mean ± sample std over seeds, the
 seed count and a 95% t confidence half-width. ``avg`` is the mean of the
 per-pair means and is only given for methods that have every pair. Every method
-is compared with the ``source_only`` baseline on each pair, and the table says
-where it does not beat it. Collapsed, diverged and failed runs are counted per
-cell, never dropped silently.
+is compared with the ``source_only`` baseline on each pair (gain, negative
+transfer) and over pairs × seeds by a paired test; average ranks carry a
+Nemenyi critical difference (:mod:`dabench.report.stats`). Variants of a method
+run outside a search are rows of their own (:mod:`dabench.report.variants`).
+Collapsed, diverged and failed runs are counted per cell, never dropped
+silently. Costs are means over the selected trials' runs.
 """
 
 from __future__ import annotations
@@ -18,20 +21,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from scipy import stats
 
 from dabench.errors import UserError
 from dabench.records import RunRecord
-from dabench.report.trials import (
-    Trial,
-    describe_params,
-    group_trials,
-    select_trial,
-    selection_seeds,
-)
+from dabench.report.stats import PairedTest, RankSummary, paired_test, rank_summary
+from dabench.report.trials import Trial, describe_params, select_trial, selection_seeds
+from dabench.report.variants import pick_rows
 
 BASELINE = "source_only"
 METRICS = {"acc": "target_test_acc", "f1": "target_test_f1"}
+# Cost columns: (column, where in a record, key).
+COSTS = (
+    ("train_s", "timing", "train_seconds"),
+    ("steps", "timing", "steps"),
+    ("params_total", "costs", "params_total"),
+    ("params_trainable", "costs", "params_trainable"),
+    ("peak_mem_mb", "costs", "peak_memory_mb"),
+    ("img_per_s", "costs", "images_per_second"),
+)
 
 
 @dataclass
@@ -46,14 +53,45 @@ class Leaderboard:
     trials: pd.DataFrame = field(default_factory=pd.DataFrame)
     notes: list[str] = field(default_factory=list)
     uses_target_labels: bool = False
+    # The trials each (row, pair) selects among, and the one it selected.
+    cells: dict[tuple[str, str], list[Trial]] = field(default_factory=dict)
+    selected: dict[tuple[str, str], Trial] = field(default_factory=dict)
+    tests: dict[str, PairedTest] = field(default_factory=dict)
+    ranks: RankSummary = field(default_factory=lambda: RankSummary([]))
+    # Published numbers that match a row (see dabench.report.references).
+    references: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def field_name(self) -> str:
+        return METRICS[self.metric]
+
+    def seed_values(self, row: str, pair: str) -> dict[int, float]:
+        """``{seed: metric %}`` of the selected trial of a cell."""
+        t = self.selected.get((row, pair))
+        if t is None:
+            return {}
+        out = {}
+        for r in t.scored():
+            sel = r.by_selection.get(self.selection)
+            v = None if sel is None else getattr(sel, self.field_name)
+            if v is not None:
+                out[r.seed] = 100.0 * float(v)
+        return out
 
 
 def _ci95(values: list[float]) -> float:
-    n = len(values)
-    if n < 2:
-        return float("nan")
-    sd = pd.Series(values).std(ddof=1)
-    return float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n))
+    from dabench.report.stats import ci95
+
+    return ci95(values)
+
+
+def _costs(trial: Trial) -> dict[str, float]:
+    out = {}
+    for col, where, key in COSTS:
+        vals = [getattr(r, where).get(key) for r in trial.scored()]
+        vals = [float(v) for v in vals if isinstance(v, (int, float))]
+        out[col] = sum(vals) / len(vals) if vals else math.nan
+    return out
 
 
 def _newest_versions(records: list[RunRecord], notes: list[str]) -> list[RunRecord]:
@@ -85,28 +123,8 @@ def _newest_versions(records: list[RunRecord], notes: list[str]) -> list[RunReco
     return out
 
 
-def _pick_setups(records: list[RunRecord], notes: list[str]) -> dict[tuple[str, str], list[Trial]]:
-    """One setup per (method, pair): the one with most runs, then the newest."""
-    by_cell: dict[tuple[str, str], list[list[Trial]]] = {}
-    for (m, p, _s), trials in group_trials(records).items():
-        by_cell.setdefault((m, p), []).append(trials)
-    chosen = {}
-    for (m, p), setups in sorted(by_cell.items()):
-
-        def rank(ts: list[Trial]) -> tuple[int, str]:
-            recs = [r for t in ts for r in t.records]
-            return len(recs), max(r.created for r in recs)
-
-        setups.sort(key=rank, reverse=True)
-        if len(setups) > 1:
-            notes.append(
-                f"{m} on {p}: {len(setups) - 1} other config(s) ignored; the one with most runs is shown."
-            )
-        chosen[(m, p)] = setups[0]
-    return chosen
-
-
 def _fairness_notes(chosen: dict[tuple[str, str], list[Trial]], notes: list[str]) -> None:
+    """Budget, backbone and search-size checks across the main rows of each pair."""
     pairs = sorted({p for _, p in chosen})
     for p in pairs:
         cells = {m: ts for (m, q), ts in chosen.items() if q == p}
@@ -144,17 +162,19 @@ def build_leaderboard(
             f"unknown selection rule {selection!r}; records have: {', '.join(sorted(rules))}"
         )
     usable = _newest_versions(records, notes)
-    chosen = _pick_setups(usable, notes)
-    _fairness_notes(chosen, notes)
+    chosen, main_cells = pick_rows(usable, notes)
+    _fairness_notes({k: v for k, v in chosen.items() if k in main_cells}, notes)
 
     rows: dict[str, dict[str, Any]] = {}
     trial_rows = []
     uses_labels = False
+    selected: dict[tuple[str, str], Trial] = {}
     for (m, p), trials in chosen.items():
         best = select_trial(trials, selection)
         vals = best.values(selection, field_name)
         if not vals:
             continue
+        selected[(m, p)] = best
         uses_labels |= any(
             r.by_selection[selection].uses_target_labels
             for r in best.scored()
@@ -226,6 +246,7 @@ def build_leaderboard(
     means = table[[f"{p}_mean" for p in pairs]]
     table["avg"] = means.mean(axis=1).where(means.notna().all(axis=1))
     table["rank"] = table["avg"].rank(ascending=False, method="min")
+    lb = Leaderboard(metric, selection, pairs, table, cells=chosen, selected=selected)
     if BASELINE in table.index:
         base = table.loc[BASELINE]
         table["delta_vs_baseline"] = table["avg"] - base["avg"]
@@ -247,8 +268,45 @@ def build_leaderboard(
         losers = [m for m in table.index if m != BASELINE and table.at[m, "delta_vs_baseline"] <= 0]
         if losers:
             notes.append(f"Does not beat {BASELINE} on average: {', '.join(losers)}.")
+        _baseline_stats(lb, notes)
     else:
         notes.append(f"No {BASELINE} runs: gains cannot be judged without the baseline.")
-    table = table.sort_values(["rank", "avg"], na_position="last")
-    trials_df = pd.DataFrame(trial_rows)
-    return Leaderboard(metric, selection, pairs, table, trials_df, notes, uses_labels)
+    lb.ranks = rank_summary({m: {p: table.at[m, f"{p}_mean"] for p in pairs} for m in table.index})
+    table["avg_rank"] = [lb.ranks.avg_rank.get(m, math.nan) for m in table.index]
+    cost_rows = {m: [_costs(t) for (r, _), t in selected.items() if r == m] for m in table.index}
+    for col, _, _ in COSTS:
+        table[col] = [
+            pd.Series([c[col] for c in cost_rows[m]], dtype=float).mean() for m in table.index
+        ]
+    lb.table = table.sort_values(["rank", "avg"], na_position="last")
+    lb.trials = pd.DataFrame(trial_rows)
+    lb.notes = notes
+    lb.uses_target_labels = uses_labels
+    return lb
+
+
+def _baseline_stats(lb: Leaderboard, notes: list[str]) -> None:
+    """Per-pair gains with negative-transfer flags and the paired test."""
+    table = lb.table
+    base = {(p, s): v for p in lb.pairs for s, v in lb.seed_values(BASELINE, p).items()}
+    for p in lb.pairs:
+        table[f"{p}_gain"] = table[f"{p}_mean"] - table.at[BASELINE, f"{p}_mean"]
+        table[f"{p}_negative"] = table[f"{p}_gain"] < 0
+    tests = {}
+    for m in table.index:
+        if m == BASELINE:
+            continue
+        ours = {(p, s): v for p in lb.pairs for s, v in lb.seed_values(m, p).items()}
+        tests[m] = paired_test(ours, base)
+    lb.tests = tests
+    table["paired_n"] = [tests[m].n if m in tests else 0 for m in table.index]
+    table["p_value"] = [tests[m].p_value if m in tests else math.nan for m in table.index]
+    table["vs_baseline"] = [tests[m].verdict if m in tests else "baseline" for m in table.index]
+    neg = [
+        f"{m} on {p} ({table.at[m, f'{p}_gain']:+.2f})"
+        for m in table.index
+        for p in lb.pairs
+        if m != BASELINE and bool(table.at[m, f"{p}_negative"])
+    ]
+    if neg:
+        notes.append("Negative transfer (below source_only's mean): " + ", ".join(neg) + ".")
