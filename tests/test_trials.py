@@ -138,3 +138,16 @@ def test_a_search_runs_resumes_and_reruns_the_selected_trial(tmp_path):
     assert r.exit_code == 0, r.output
     md = (results / "leaderboard_tiny_search_acc.md").read_text()
     assert "(2)" in md, "the selected trial is reported over both final seeds"
+
+
+def test_records_from_before_the_few_shot_keys_share_a_setup_with_new_ones():
+    from dabench.report.trials import setup_key
+
+    old = record("dann", P, 0, 0.5)
+    new = record("dann", P, 1, 0.5)
+    new.config["data"] = {"split_seed": 0, "shots": 0, "ways": 0, "episode": 0, "root": None}
+    old.config["data"] = {"split_seed": 0, "root": "/data"}
+    assert setup_key(old) == setup_key(new)
+    few = record("dann", P, 1, 0.5)
+    few.config["data"] = {"split_seed": 0, "shots": 5, "ways": 0, "episode": 3}
+    assert setup_key(few) != setup_key(new)

@@ -54,8 +54,11 @@ def setup_key(rec: RunRecord) -> str:
         if k not in SEARCHED_TRAIN_KEYS and k != "selection"
     }
     # Few-shot episodes are repeated draws of one setting: pooled like seeds.
+    # shots/ways of 0 (not few-shot) are what records without those keys meant.
     data = {
-        k: v for k, v in (cfg.get("data") or {}).items() if k not in ("root", "download", "episode")
+        k: v
+        for k, v in (cfg.get("data") or {}).items()
+        if k not in ("root", "download", "episode") and not (k in ("shots", "ways") and not v)
     }
     cfg.update(train=train, data=data)
     return json.dumps(cfg, sort_keys=True, default=str)
