@@ -497,36 +497,10 @@ def report(
         data["written"] = [str(p) for p in written]
         _echo_json(data)
         return
-    from dabench.report.render import (
-        display_frame,
-        references_frame,
-        selected_frame,
-        statistics_text,
-        title,
-        trials_frame,
-    )
+    from dabench.report.render import console_frames, statistics_text
 
-    frames = [(title(lb), display_frame(lb).reset_index())]
-    frames.append(("published numbers", references_frame(lb)))
-    frames.append(("selected trials (0 = defaults)", selected_frame(lb)))
-    if show_trials:
-        frames.append(("every trial", trials_frame(lb)))
-    for pc in pcs:
-        frames.append(
-            (f"{pc.method} on {pc.pair}, per class ({pc.seeds} seeds)", pc.table.round(2))
-        )
-    for caption, frame in frames:
-        if frame.empty:
-            continue
+    for caption, frame in console_frames(lb, show_trials, pcs):
         _print_frame(caption, frame)
-    for pc in pcs:
-        if pc.seeds:
-            import pandas as pd
-
-            conf = pd.DataFrame(pc.confusion, index=pc.classes, columns=pc.classes)
-            _print_frame(f"{pc.method} on {pc.pair}: confusion (rows true)", conf.reset_index())
-        else:
-            console.print(f"[yellow]{pc.method}: no per-class metrics recorded[/yellow]")
     for line in statistics_text(lb):
         console.print(f"[dim]{escape(line)}[/dim]")
     for note in lb.notes:

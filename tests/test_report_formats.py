@@ -8,13 +8,14 @@ import os
 import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from report_fixtures import fixture_records, record, write_references
 
 from dabench.api import render
 from dabench.cli import main
-from dabench.records import atomic_write_text, load_records, write_record
+from dabench.records import RunRecord, atomic_write_text, load_records, write_record
 from dabench.report import build_leaderboard
 from dabench.report.export import long_frame, to_long_csv
 from dabench.report.perclass import per_class, per_class_markdown
@@ -185,3 +186,58 @@ def test_list_and_data_status_print_in_full_and_as_json(tmp_path):
     assert r.exit_code == 0, r.output
     rows = json.loads(r.output)
     assert {"pair", "source", "target"} <= set(rows[0]) and "available" in rows[0]["source"]
+
+
+def test_trainer_records_per_class_metrics_and_costs(tiny_splits):
+    import torch
+
+    from dabench.config import build_config
+    from dabench.methods.source_only import SourceOnly
+    from dabench.models import build_backbone
+    from dabench.records import RunRecord, build_record
+    from dabench.train import train
+
+    over = {"train.steps": 6, "train.eval_every": 3, "train.batch_size": 8}
+    cfg = build_config("source_only", "mnist2digits", overrides=over)
+    torch.manual_seed(0)
+    method = SourceOnly(build_backbone("dann_digits", (1, 28, 28)), 10, {}, 6)
+    result = train(method, tiny_splits, cfg, torch.device("cpu"))
+    kw = dict(run_id="x", config_hash="h", method_cls=SourceOnly, pair_version=1)
+    rec = build_record(cfg, **kw, trainer_version=2, splits={}, provenance={}, result=result)
+    rec = RunRecord.from_dict(json.loads(json.dumps(rec.to_dict())))
+    sel = rec.by_selection["source_val"]
+    conf = np.array(sel.per_class["confusion"])
+    assert conf.shape == (10, 10) and conf.sum() == len(tiny_splits.target_test)
+    assert np.trace(conf) / conf.sum() == pytest.approx(sel.target_test_acc, abs=1e-6)
+    rows = conf.sum(axis=1)
+    recall = np.divide(np.diag(conf), rows, out=np.zeros(10), where=rows > 0)
+    assert sel.per_class["recall"] == pytest.approx(recall.tolist(), abs=1e-5)
+    assert sel.per_class["support"] == rows.tolist()
+    n_params = sum(p.numel() for p in method.parameters())
+    assert rec.costs["params_total"] == rec.costs["params_trainable"] == n_params
+    assert rec.costs["train_images"] == 6 * 8 and rec.costs["images_per_second"] > 0
+    assert rec.costs["peak_memory_mb"] > 0 and rec.timing["steps"] == 6
+
+
+def test_records_without_per_class_or_costs_still_report():
+    recs = [
+        record(m, p, s, a, costs=False)
+        for m, p, s, a in [
+            ("source_only", "mnist2digits", 0, 0.6),
+            ("source_only", "mnist2digits", 1, 0.62),
+            ("dann", "mnist2digits", 0, 0.7),
+            ("dann", "mnist2digits", 1, 0.72),
+        ]
+    ]
+    for r in recs:
+        d = r.to_dict()
+        for sel in d["by_selection"].values():
+            del sel["per_class"]
+        del d["costs"]
+        r.__dict__.update(RunRecord.from_dict(d).__dict__)
+    lb = build_leaderboard(recs)
+    assert np.isnan(lb.table.at["dann", "params_total"])
+    assert "params" in render(lb, "md", Path("."))
+    (pc,) = [x for x in per_class(lb, "mnist2digits") if x.method == "dann"]
+    assert pc.seeds == 0 and pc.missing == 2
+    assert "predate" in per_class_markdown([pc])

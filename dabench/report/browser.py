@@ -94,26 +94,43 @@ class PageCheck:
     table_texts: list[str] = field(default_factory=list)
 
 
-def check_page(html_file: Path) -> PageCheck:
-    """Load ``html_file`` and measure what rendered."""
+def _full_page(d, width: int) -> bytes:
+    height = d.execute_script("return document.documentElement.scrollHeight")
+    d.set_window_size(width, min(int(height) + 100, 30000))
+    return d.get_screenshot_as_png()
+
+
+def check_page(html_file: Path, screenshot_to: Path | None = None, width: int = 1400) -> PageCheck:
+    """Load ``html_file`` and measure what rendered: tables, and for every plot
+    whether it loaded and the pixel spread of its area in one full-page
+    screenshot (also written to ``screenshot_to`` if given)."""
+    import numpy as np
+    from PIL import Image
     from selenium.webdriver.common.by import By
 
-    with chromium() as d:
+    with chromium(width=width) as d:
         d.get(Path(html_file).resolve().as_uri())
-        imgs = d.find_elements(By.CSS_SELECTOR, "img.plot")
+        png = _full_page(d, width)
+        if screenshot_to is not None:
+            Path(screenshot_to).write_bytes(png)
+        page = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=float)
         plots = []
-        for img in imgs:
-            d.execute_script("arguments[0].scrollIntoView();", img)
-            loaded = d.execute_script(
-                "return arguments[0].complete && arguments[0].naturalWidth", img
+        for img in d.find_elements(By.CSS_SELECTOR, "img.plot"):
+            r = d.execute_script(
+                "const b = arguments[0].getBoundingClientRect();"
+                "return [b.left + window.scrollX, b.top + window.scrollY, b.width, b.height,"
+                " arguments[0].complete ? arguments[0].naturalWidth : 0];",
+                img,
             )
+            x, y, w, h = (int(v) for v in r[:4])
+            area = page[y : y + h, x : x + w]
             plots.append(
-                (img.get_attribute("alt"), int(loaded or 0), pixel_std(img.screenshot_as_png))
+                (img.get_attribute("alt"), int(r[4]), float(area.std()) if area.size else 0.0)
             )
         return PageCheck(
             d.title,
             len(d.find_elements(By.TAG_NAME, "table")),
-            len(imgs),
+            len(plots),
             plots,
             [h.text for h in d.find_elements(By.TAG_NAME, "h2")],
             [t.text for t in d.find_elements(By.TAG_NAME, "table")],
@@ -124,7 +141,5 @@ def screenshot(html_file: Path, png_file: Path, width: int = 1400) -> Path:
     """A full-page PNG screenshot of ``html_file``."""
     with chromium(width=width) as d:
         d.get(Path(html_file).resolve().as_uri())
-        height = d.execute_script("return document.documentElement.scrollHeight")
-        d.set_window_size(width, min(int(height) + 100, 30000))
-        Path(png_file).write_bytes(d.get_screenshot_as_png())
+        Path(png_file).write_bytes(_full_page(d, width))
     return Path(png_file)

@@ -204,3 +204,27 @@ def to_markdown(lb: Leaderboard, show_trials: bool = False) -> str:
 def to_csv(lb: Leaderboard) -> str:
     t = lb.table.reset_index()
     return t.to_csv(index=False, float_format="%.4f")
+
+
+def console_frames(lb: Leaderboard, show_trials: bool = False, per_class: list | None = None):
+    """``[(caption, frame), ...]`` the CLI prints as tables, empty ones left out:
+    the leaderboard, published numbers, selected (and every) trial, and per-class
+    metrics with confusion matrices (``per_class``: from
+    :func:`dabench.report.perclass.per_class`)."""
+    frames = [(title(lb), display_frame(lb).reset_index())]
+    frames.append(("published numbers", references_frame(lb)))
+    frames.append(("selected trials (0 = defaults)", selected_frame(lb)))
+    if show_trials:
+        frames.append(("every trial", trials_frame(lb)))
+    for pc in per_class or []:
+        if not pc.seeds:
+            note = f"no per-class metrics recorded ({pc.missing} run(s) predate them)"
+            frames.append((f"{pc.method} on {pc.pair}", pd.DataFrame({"": [note]})))
+            continue
+        frames.append(
+            (f"{pc.method} on {pc.pair}, per class ({pc.seeds} seeds)", pc.table.round(2))
+        )
+        conf = pd.DataFrame(pc.confusion, index=pc.classes, columns=pc.classes)
+        conf.index.name = "true \\ predicted"
+        frames.append((f"{pc.method} on {pc.pair}: confusion matrix", conf.reset_index()))
+    return [(c, f) for c, f in frames if not f.empty]
