@@ -41,11 +41,13 @@ def bars(lb: Leaderboard) -> bytes | None:
     x = np.arange(len(lb.pairs))
     for i, m in enumerate(methods):
         means = [t.at[m, f"{p}_mean"] for p in lb.pairs]
-        ci = [0 if math.isnan(c) else c for c in (t.at[m, f"{p}_ci95"] for p in lb.pairs)]
+        # No error bar where there is no interval (a single seed).
+        ci = [t.at[m, f"{p}_ci95"] for p in lb.pairs]
+        ci = None if all(math.isnan(c) for c in ci) else [0 if math.isnan(c) else c for c in ci]
         ax.bar(x + i * width - 0.4 + width / 2, means, width, yerr=ci, capsize=3, label=m)
     ax.set_xticks(x, lb.pairs, rotation=20, ha="right")
     ax.set_ylabel(f"target test {lb.metric} (%)")
-    ax.set_title("Mean over seeds, 95% t-interval")
+    ax.set_title("Mean over seeds, 95% t-interval (none with one seed)")
     ax.legend(fontsize=8)
     return _png(fig)
 
@@ -127,7 +129,7 @@ def curves(lb: Leaderboard, results: Path, pair: str) -> bytes | None:
                     color=colour,
                     ls="--",
                     alpha=0.8,
-                    label=f"{m} target val" if r is t.scored()[0] else None,
+                    label=f"{m} target val (oracle)" if r is t.scored()[0] else None,
                 )
             drawn += 1
     if not drawn:
