@@ -1,4 +1,5 @@
-"""Plots of a leaderboard, as PNG bytes (matplotlib, Agg backend: no display).
+"""Plots of a leaderboard, as PNG bytes (matplotlib ``Figure`` objects drawn
+with Agg: no display, no pyplot state, no change to the caller's backend).
 
 Every function returns ``None`` when it has nothing to draw, so the HTML page
 can say so instead of showing an empty frame.
@@ -10,23 +11,24 @@ import io
 import math
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from dabench.report.leaderboard import Leaderboard  # noqa: E402
+from dabench.report.leaderboard import Leaderboard
 
 DPI = 90
 
 
-def _png(fig) -> bytes:
+def _subplots(figsize: tuple[float, float]):
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
+
+
+def _png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.tight_layout()
     fig.savefig(buf, format="png", dpi=DPI)
-    plt.close(fig)
     return buf.getvalue()
 
 
@@ -37,7 +39,7 @@ def bars(lb: Leaderboard) -> bytes | None:
         return None
     methods = list(t.index)
     width = 0.8 / max(len(methods), 1)
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(lb.pairs) + 2), 4))
+    fig, ax = _subplots((max(6, 1.6 * len(lb.pairs) + 2), 4))
     x = np.arange(len(lb.pairs))
     for i, m in enumerate(methods):
         means = [t.at[m, f"{p}_mean"] for p in lb.pairs]
@@ -58,7 +60,7 @@ def heatmap(lb: Leaderboard) -> bytes | None:
     if not lb.pairs:
         return None
     mat = np.array([[t.at[m, f"{p}_mean"] for p in lb.pairs] for m in t.index], dtype=float)
-    fig, ax = plt.subplots(figsize=(max(5, 1.3 * len(lb.pairs) + 2), 0.5 * len(t.index) + 1.5))
+    fig, ax = _subplots((max(5, 1.3 * len(lb.pairs) + 2), 0.5 * len(t.index) + 1.5))
     im = ax.imshow(mat, cmap="viridis", aspect="auto")
     ax.set_xticks(range(len(lb.pairs)), lb.pairs, rotation=20, ha="right")
     ax.set_yticks(range(len(t.index)), list(t.index))
@@ -87,7 +89,7 @@ def cost_scatter(lb: Leaderboard) -> bytes | None:
     ok = t["train_s"].notna() & score.notna()
     if not ok.any():
         return None
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = _subplots((6, 4))
     for m in t.index[ok]:
         ax.scatter(t.at[m, "train_s"], score[m], s=40)
         ax.annotate(
@@ -101,7 +103,7 @@ def cost_scatter(lb: Leaderboard) -> bytes | None:
 
 def curves(lb: Leaderboard, results: Path, pair: str) -> bytes | None:
     """Source-val and target-val (oracle) accuracy per step of the selected runs on a pair."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    fig, ax = _subplots((6.5, 3.8))
     drawn = 0
     for i, m in enumerate(lb.table.index):
         t = lb.selected.get((m, pair))
@@ -133,7 +135,6 @@ def curves(lb: Leaderboard, results: Path, pair: str) -> bytes | None:
                 )
             drawn += 1
     if not drawn:
-        plt.close(fig)
         return None
     ax.set_xlabel("step")
     ax.set_ylabel("accuracy (%)")
@@ -147,7 +148,7 @@ def confusion(matrix: np.ndarray, classes: list[str], title: str) -> bytes | Non
         return None
     k = len(classes)
     size = min(9, 2.5 + 0.3 * k)
-    fig, ax = plt.subplots(figsize=(size, size * 0.85))
+    fig, ax = _subplots((size, size * 0.85))
     rows = matrix.sum(axis=1, keepdims=True)
     norm = np.divide(matrix, rows, out=np.zeros_like(matrix, dtype=float), where=rows > 0)
     im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
@@ -165,7 +166,7 @@ def kshot(points: dict[str, list[tuple[int, float]]], pair: str) -> bytes | None
     """Accuracy against labelled target shots, one line per method."""
     if not points:
         return None
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    fig, ax = _subplots((6, 3.8))
     for m, pts in sorted(points.items()):
         pts = sorted(pts)
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=m)
@@ -182,7 +183,7 @@ def embedding(src: np.ndarray, tgt: np.ndarray, title: str) -> bytes:
     x = x - x.mean(axis=0)
     _, _, vt = np.linalg.svd(x, full_matrices=False)
     z = x @ vt[:2].T
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = _subplots((5, 4))
     ax.scatter(z[: len(src), 0], z[: len(src), 1], s=6, alpha=0.6, label="source")
     ax.scatter(z[len(src) :, 0], z[len(src) :, 1], s=6, alpha=0.6, label="target")
     ax.set_title(title, fontsize=9)
