@@ -151,3 +151,18 @@ def test_records_from_before_the_few_shot_keys_share_a_setup_with_new_ones():
     few = record("dann", P, 1, 0.5)
     few.config["data"] = {"split_seed": 0, "shots": 5, "ways": 0, "episode": 3}
     assert setup_key(few) != setup_key(new)
+
+
+def test_a_trial_without_results_does_not_change_how_the_others_are_judged():
+    # Trials 1 and 2 tie on the search seed; trial 1 was rerun with more seeds
+    # (the final stage picked it), whose mean source-val score is lower. A
+    # diverged trial 3 must not make the report compare means over all seeds.
+    recs = [
+        record("dann", P, 0, 0.55, hparams={"w": 0.1}, sv=0.98, hparams_seed=1),
+        record("dann", P, 1, 0.51, hparams={"w": 0.1}, sv=0.97, hparams_seed=1),
+        record("dann", P, 2, 0.53, hparams={"w": 0.1}, sv=0.97, hparams_seed=1),
+        record("dann", P, 0, 0.60, hparams={"w": 0.2}, sv=0.98, hparams_seed=2),
+        record("dann", P, 0, 0.10, hparams={"w": 3.0}, hparams_seed=3, status="diverged"),
+    ]
+    trials = next(iter(group_trials(recs).values()))
+    assert select_trial(trials, "source_val").hparams_seed == 1

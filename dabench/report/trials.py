@@ -140,7 +140,11 @@ def group_trials(records: list[RunRecord]) -> dict[tuple[str, str, str], list[Tr
 def selection_seeds(trials: list[Trial]) -> set[tuple[int, int]] | None:
     """Replicates every trial has results for; None (use each trial's own) if none."""
     common: set[tuple[int, int]] | None = None
+    # A trial with no results (every run diverged or failed) has nothing to
+    # compare; it must not empty the common set and change how the rest are judged.
     for t in trials:
+        if not t.seeds():
+            continue
         common = t.seeds() if common is None else common & t.seeds()
     return common or None
 
