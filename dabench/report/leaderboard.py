@@ -40,7 +40,12 @@ def _variant_key(rec: dict[str, Any]) -> str:
     cfg.pop("device", None)
     if isinstance(cfg.get("data"), dict):  # a copy: the record itself stays as loaded
         # Few-shot episodes are repeated draws of one setting, pooled like seeds.
-        cfg["data"] = {k: v for k, v in cfg["data"].items() if k not in ("root", "episode")}
+        # Records from before the few-shot keys existed equal those with shots/ways 0.
+        cfg["data"] = {
+            k: v
+            for k, v in cfg["data"].items()
+            if k not in ("root", "episode") and not (k in ("shots", "ways") and not v)
+        }
     return json.dumps(cfg, sort_keys=True, default=str)
 
 
