@@ -100,7 +100,7 @@ def curve(methods, pair, shots, episodes, ways, seed, sets, results, out, device
     console.print(table)
     for ref in c.references:
         console.print(f"reference: {ref.label} = {ref.acc:.2f}% ({ref.n} run(s))")
-    if not c.references:
+    if not c.references and not ways:
         console.print(
             "[yellow]no source_only or unsupervised records for this pair in "
             f"{results}: the plot has no reference lines[/yellow]"

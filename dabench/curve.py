@@ -6,7 +6,8 @@ on its own seeded support draw (:mod:`dabench.data.fewshot`), summarised by
 the mean and a 95% t confidence interval over episodes. Reference lines come
 from records already in the results directory: the pair's ``source_only`` and
 its best unsupervised method (``unlabeled`` target access), both without
-target labels, under the same selection rule.
+target labels, under the same selection rule; an n-way curve has none (those
+runs solve the all-class task).
 """
 
 from __future__ import annotations
@@ -225,7 +226,9 @@ def run_curve(
         if on_record is not None:
             on_record(cfg, rec, reused)
     pair_name = configs[0].pair
-    curve = Curve(pair_name, ways, summarise(records), references(load_records(results), pair_name))
+    # Reference runs solve the all-class task; an n-way episode is another task.
+    refs = references(load_records(results), pair_name) if not ways else []
+    curve = Curve(pair_name, ways, summarise(records), refs)
     stem = f"curve_{pair_name}" + (f"_{ways}way" if ways else "") + "_" + "+".join(methods)
     md, csv = results / f"{stem}.md", results / f"{stem}.csv"
     atomic_write_text(md, to_markdown(curve))

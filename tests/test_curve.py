@@ -94,7 +94,9 @@ def test_leaderboard_rows_name_their_k_and_pool_episodes():
             "by_selection": {"source_val": {"step": 0, "target_test_acc": acc}},
         })  # fmt: skip
 
-    records = [rec("source_only", 0.5), rec("source_only", 0.7, seed=1)]
+    old = rec("source_only", 0.6, seed=2)  # written before the few-shot keys existed
+    old["config"]["data"] = {"split_seed": 0}
+    records = [rec("source_only", 0.5), rec("source_only", 0.7, seed=1), old]
     records += [rec("fewshot_proto", a, 5, e) for e, a in enumerate((0.6, 0.8, 0.7))]
     records += [rec("fewshot_proto", 0.9, 10), rec("fewshot_proto", 0.95, 10, ways=5)]
     t = build_leaderboard(records).table
@@ -102,4 +104,4 @@ def test_leaderboard_rows_name_their_k_and_pool_episodes():
     assert abs(t.loc["fewshot_proto (5-shot)", "p_mean"] - 70.0) < 1e-9
     assert t.loc["fewshot_proto (10-shot)", "p_mean"] == 90.0
     assert t.loc["fewshot_proto (10-shot 5-way)", "p_mean"] == 95.0
-    assert t.loc["source_only", "p_n"] == 2
+    assert t.loc["source_only", "p_n"] == 3, "old and new records of one config pool"
