@@ -119,18 +119,25 @@ def references(
     records: list[RunRecord], pair: str, selection: str = "source_val"
 ) -> list[Reference]:
     """source_only and the best unsupervised method on ``pair``, from records
-    that used no target labels (mean over seeds, one line per backbone)."""
+    that used no target labels: for each method (and backbone) the trial that
+    ``selection`` picks, as the leaderboard does, and its mean over seeds."""
+    from dabench.report.trials import group_trials, select_trial
+
+    usable = [
+        r
+        for r in records
+        if r.pair == pair
+        and r.has_metrics
+        and not ((r.config or {}).get("data") or {}).get("shots")
+        and (r.method == "source_only" or r.target_access == "unlabeled")
+    ]
     groups: dict[tuple[str, str], list[float]] = {}
-    for rec in records:
-        cfg_data = (rec.config or {}).get("data") or {}
-        if rec.status != "ok" or rec.pair != pair or cfg_data.get("shots"):
-            continue
-        if not (rec.method == "source_only" or rec.target_access == "unlabeled"):
-            continue
-        sel = rec.by_selection.get(selection)
-        value = None if sel is None else getattr(sel, METRIC)
-        if value is not None:
-            groups.setdefault((rec.method, rec.backbone), []).append(100 * value)
+    for (_label, _p, _setup), trials in group_trials(usable).items():
+        best = select_trial(trials, selection)
+        vals = best.values(selection, METRIC)
+        key = (best.records[0].method, best.records[0].backbone)
+        if vals and len(vals) > len(groups.get(key, [])):  # the main setup: most runs
+            groups[key] = vals
     means = {k: (sum(v) / len(v), len(v)) for k, v in groups.items()}
     out = [
         Reference(f"source_only ({bb})", m, n)

@@ -95,7 +95,7 @@ def test_leaderboard_rows_name_their_k_and_pool_episodes():
         })  # fmt: skip
 
     old = rec("source_only", 0.6, seed=2)  # written before the few-shot keys existed
-    old["config"]["data"] = {"split_seed": 0}
+    old.config["data"] = {"split_seed": 0}
     records = [rec("source_only", 0.5), rec("source_only", 0.7, seed=1), old]
     records += [rec("fewshot_proto", a, 5, e) for e, a in enumerate((0.6, 0.8, 0.7))]
     records += [rec("fewshot_proto", 0.9, 10), rec("fewshot_proto", 0.95, 10, ways=5)]
@@ -105,3 +105,24 @@ def test_leaderboard_rows_name_their_k_and_pool_episodes():
     assert t.loc["fewshot_proto (10-shot)", "p_mean"] == 90.0
     assert t.loc["fewshot_proto (10-shot 5-way)", "p_mean"] == 95.0
     assert t.loc["source_only", "p_n"] == 3, "old and new records of one config pool"
+
+
+def test_reference_lines_use_each_methods_selected_trial():
+    def rec(method, acc, sv, hs, seed=0, access="unlabeled"):
+        return RunRecord.from_dict({
+            "run_id": f"{method}{hs}{seed}", "method": method, "pair": "p", "seed": seed,
+            "status": "ok", "config_hash": "h", "hparams_seed": hs, "backbone": "cnn",
+            "target_access": access,
+            "config": {"data": {"split_seed": 0}, "train": {"lr": 0.01 * (hs + 1)}},
+            "by_selection": {"source_val": {"step": 1, "score": sv, "target_test_acc": acc}},
+        })  # fmt: skip
+
+    records = [
+        rec("source_only", 0.50, 0.90, 0, access="none"),
+        rec("source_only", 0.70, 0.95, 1, access="none"),  # the selected trial
+        rec("source_only", 0.74, 0.95, 1, seed=1, access="none"),
+        rec("coral", 0.99, 0.80, 0),  # best target accuracy, worst source-val score
+        rec("coral", 0.60, 0.96, 1),
+    ]
+    refs = {r.label: (round(r.acc, 6), r.n) for r in references(records, "p")}
+    assert refs == {"source_only (cnn)": (72.0, 2), "best unsupervised: coral (cnn)": (60.0, 1)}
