@@ -13,6 +13,26 @@ from dabench.data.base import TensorImageDataset  # noqa: E402
 from dabench.data.pairs import PairSplits  # noqa: E402
 
 
+_LOCAL = ("127.", "::1", "localhost", "0.0.0.0")
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Tests never reach beyond this machine: a download path is tested with an
+    injected fetcher, and any real connection off loopback fails the test."""
+    import socket
+
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if self.family != socket.AF_UNIX and not str(host).startswith(_LOCAL):
+            raise AssertionError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
 def pytest_collection_modifyitems(config, items):
     if not torch.cuda.is_available():
         skip = pytest.mark.skip(reason="needs CUDA")

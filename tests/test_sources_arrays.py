@@ -431,3 +431,10 @@ def test_require_files_and_download_flow(tmp_path):
     assert "\n" not in str(err.value)
     with pytest.raises(DataMissingError, match="pass --download"):
         ensure_files(ctx(tmp_path), ["z"], "Demo", fetch_offline, "m")
+
+
+def test_the_suite_cannot_reach_the_network():
+    import socket
+
+    with pytest.raises(AssertionError, match="reach the network"):
+        socket.create_connection(("198.51.100.7", 80), timeout=0.1)
