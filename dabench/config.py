@@ -25,10 +25,8 @@ from typing import Any
 import yaml
 
 from dabench.errors import UserError
+from dabench.home import CONFIG_DIR  # noqa: E402  (re-exported)
 from dabench.search import Distribution, LogUniform, draw_trial
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CONFIG_DIR = REPO_ROOT / "configs"
 
 LR_SCHEDULES = ("anneal", "constant", "cosine")
 # Bumped whenever the shared training loop changes what a run produces

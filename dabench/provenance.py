@@ -13,8 +13,7 @@ from typing import Any
 import torch
 
 import dabench
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from dabench.home import SOURCE_ROOT as REPO_ROOT  # git is asked about the source tree
 
 
 def _git(*args: str) -> str | None:

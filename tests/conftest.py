@@ -12,7 +12,6 @@ import dabench.methods  # noqa: E402,F401  (registers methods)
 from dabench.data.base import TensorImageDataset  # noqa: E402
 from dabench.data.pairs import PairSplits  # noqa: E402
 
-
 _LOCAL = ("127.", "::1", "localhost", "0.0.0.0")
 
 

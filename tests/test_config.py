@@ -89,3 +89,27 @@ def test_backbone_pretrained_flag_and_its_dotted_alias():
         build_config(
             "source_only", "mnist2digits", overrides=parse_set(["backbone_pretrained=maybe"])
         )
+
+
+def test_dabench_home_is_where_built_in_configs_and_suites_are_read(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "mine.yaml").write_text(
+        "methods: [source_only]\npairs: [mnist2digits]\nseeds: [0]\n"
+    )
+    code = (
+        "from dabench.home import CONFIG_DIR, BENCH_DIR; from dabench.sweep import find_suite; "
+        "print(CONFIG_DIR); print(find_suite('mine'))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "DABENCH_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert out == [str(tmp_path / "configs"), str(tmp_path / "benchmarks" / "mine.yaml")]

@@ -26,9 +26,10 @@ from typing import Any
 import yaml
 
 from dabench.errors import UserError
+from dabench.home import CONFIG_DIR, HOME
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CLASS_MAP_DIR = REPO_ROOT / "configs" / "class_maps"
+REPO_ROOT = HOME
+CLASS_MAP_DIR = CONFIG_DIR / "class_maps"
 
 # torchvision.datasets.CIFAR10 label order.
 CIFAR10_CLASSES: tuple[str, ...] = (

@@ -17,16 +17,16 @@ runs with the target data only: for ``imagenet2cifar``, CIFAR-10 alone.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
 
 from dabench.data.base import Batch
 from dabench.errors import UserError
+from dabench.home import CONFIG_DIR
 from dabench.methods.base import Method, TargetAccess, register
 
-WNID_FILE = Path(__file__).resolve().parents[2] / "configs" / "class_maps" / "imagenet1k_wnids.txt"
+WNID_FILE = CONFIG_DIR / "class_maps" / "imagenet1k_wnids.txt"
 
 
 def imagenet_wnids() -> list[str]:

@@ -32,8 +32,7 @@ from typing import Any
 
 from dabench.config import RunConfig, build_config, load_yaml
 from dabench.errors import UserError
-
-BENCH_DIR = Path(__file__).resolve().parents[2] / "benchmarks"
+from dabench.home import BENCH_DIR  # noqa: E402
 
 SUITE_KEYS = {
     "name",
