@@ -29,6 +29,21 @@ def per_class(seed: int) -> dict:
     }
 
 
+def selections(acc: float, sv: float = 0.9, **extra) -> dict:
+    """``by_selection`` of a fixture record: source_val and an oracle one point higher."""
+    sel = {
+        "step": 100,
+        "score": sv,
+        "target_test_acc": acc,
+        "target_test_f1": acc - 0.05,
+        "source_val_acc": sv,
+        "uses_target_labels": False,
+        **extra,
+    }
+    oracle = dict(sel, target_test_acc=acc + 0.01, score=acc, uses_target_labels=True)
+    return {"source_val": sel, "oracle": oracle}
+
+
 def record(
     method: str,
     pair: str,
@@ -42,16 +57,6 @@ def record(
     backbone: str = "dann_digits",
     costs: bool = True,
 ) -> RunRecord:
-    sel = {
-        "step": 100,
-        "score": 0.9,
-        "target_test_acc": acc,
-        "target_test_f1": acc - 0.05,
-        "source_val_acc": 0.9,
-        "uses_target_labels": False,
-        "per_class": per_class(seed),
-    }
-    oracle = dict(sel, target_test_acc=acc + 0.01, score=acc, uses_target_labels=True)
     hp = {"weight": 1.0} if hparams is None and method == "coral" else (hparams or {})
     params = {"source_only": 100_000, "coral": 100_000, "dann": 150_000}.get(method, 100_000)
     return RunRecord.from_dict(
@@ -74,7 +79,7 @@ def record(
                 "train": {"steps": steps, "lr": 0.01},
                 "hparams": hp,
             },
-            "by_selection": {"source_val": sel, "oracle": oracle},
+            "by_selection": selections(acc, per_class=per_class(seed)),
             "timing": {
                 "steps": steps,
                 "train_seconds": 10.0 + seed + (5 if method == "dann" else 0),

@@ -11,6 +11,7 @@ import pytest
 from dabench.errors import UserError
 from dabench.records import RunRecord
 from dabench.report import build_leaderboard, to_csv, to_markdown
+from tests.report_fixtures import selections
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -35,15 +36,6 @@ def record(
     sv=0.9,
     hparams_seed=0,
 ):
-    sel = {
-        "step": 100,
-        "score": sv,
-        "target_test_acc": acc,
-        "target_test_f1": acc - 0.05,
-        "source_val_acc": sv,
-        "uses_target_labels": False,
-    }
-    oracle = dict(sel, target_test_acc=acc + 0.01, score=acc, uses_target_labels=True)
     scored = status in ("ok", "collapsed")
     return RunRecord.from_dict(
         {
@@ -65,7 +57,7 @@ def record(
                 "train": train or {"steps": 1000},
                 "hparams": hparams or {},
             },
-            "by_selection": {"source_val": sel, "oracle": oracle} if scored else {},
+            "by_selection": selections(acc, sv) if scored else {},
             "created": created,
         }
     )
