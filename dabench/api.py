@@ -326,7 +326,7 @@ def report(
         from dabench.sweep import find_suite, load_suite, suite_run_ids
 
         spec = load_suite(find_suite(suite))
-        ids = suite_run_ids(spec, results)
+        ids = suite_run_ids(spec, results, records=records)
         records = [r for r in records if r.run_id in ids]
     lb = build_leaderboard(records, metric=metric, selection=selection)
     lb.references = compare(lb, load_references(references))

@@ -36,6 +36,10 @@ class Selector:
     description: str
     score: Callable[[Evaluation], float]
     uses_target_labels: bool = False
+    # False for a rule whose score only orders a run's own checkpoints and means
+    # nothing across runs (``last``: the step): it cannot rank trials, and the
+    # report shows trial 0, the defaults.
+    ranks_trials: bool = True
 
 
 SELECTORS: Registry[Selector] = Registry("selector")
@@ -65,7 +69,7 @@ for _sel in (
         "accuracy on held-out labelled source data (default, honest)",
         lambda e: e.source_val_acc,
     ),
-    Selector("last", "the final step, no selection", lambda e: float(e.step)),
+    Selector("last", "the final step, no selection", lambda e: float(e.step), ranks_trials=False),
     Selector(
         "entropy",
         "lowest prediction entropy on unlabeled target val (pytorch-adapt EntropyValidator)",

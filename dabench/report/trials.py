@@ -35,7 +35,6 @@ from dabench.records import RunRecord
 SEARCHED_TRAIN_KEYS = ("lr", "weight_decay")
 # Keys that never change a result or only label it.
 _IGNORED = ("seed", "hparams_seed", "device")
-NO_SCORE_RULES = ("last",)
 
 
 def searched_values(rec: RunRecord) -> dict[str, Any]:
@@ -153,7 +152,9 @@ def select_trial(trials: list[Trial], rule: str) -> Trial:
     """The trial ``rule`` picks among ``trials`` of one (method, pair, setup)."""
     if not trials:
         raise ValueError("no trials to select from")
-    if rule in NO_SCORE_RULES:
+    from dabench.selection import SELECTORS
+
+    if rule in SELECTORS and not SELECTORS.get(rule).ranks_trials:
         return min(trials, key=lambda t: (t.hparams_seed, -len(t.seeds())))
     seeds = selection_seeds(trials)
     return max(

@@ -178,7 +178,10 @@ def suite_configs(suite: Suite, overrides: dict[str, Any] | None = None) -> list
 
 
 def final_configs(
-    suite: Suite, results: Path, overrides: dict[str, Any] | None = None
+    suite: Suite,
+    results: Path,
+    overrides: dict[str, Any] | None = None,
+    records: list | None = None,
 ) -> list[RunConfig]:
     """The second stage: each (method, pair)'s trial selected by
     ``final.selection`` on the first stage's records, with ``final.seeds``.
@@ -191,7 +194,9 @@ def final_configs(
 
     stage1 = suite_configs(suite, overrides)
     ids = {run_id_for(c)[0] for c in stage1}
-    records = [r for r in load_records(results) if r.run_id in ids]
+    if records is None:
+        records = load_records(results)
+    records = [r for r in records if r.run_id in ids]
     out = []
     for (m, p, _setup), trials in group_trials(records).items():
         if not any(t.scored() for t in trials):
@@ -201,9 +206,14 @@ def final_configs(
     return out
 
 
-def suite_run_ids(suite: Suite, results: Path, overrides: dict[str, Any] | None = None) -> set[str]:
+def suite_run_ids(
+    suite: Suite,
+    results: Path,
+    overrides: dict[str, Any] | None = None,
+    records: list | None = None,
+) -> set[str]:
     """Run keys of every run the suite has asked for (both stages)."""
     from dabench.api import run_id_for
 
-    cfgs = suite_configs(suite, overrides) + final_configs(suite, results, overrides)
+    cfgs = suite_configs(suite, overrides) + final_configs(suite, results, overrides, records)
     return {run_id_for(c)[0] for c in cfgs}
