@@ -24,17 +24,15 @@ from torch.utils.data import Dataset
 from dabench.config import RunConfig
 from dabench.data.base import infinite_batches, ordered_batches
 from dabench.data.pairs import PairSplits
-from dabench.methods.base import Method, TargetAccess
+from dabench.methods.base import DivergedError, Method, TargetAccess
 from dabench.monitor import Collapse, CollapseMonitor
 from dabench.selection import SELECTORS, Evaluation
+
+__all__ = ["DivergedError", "evaluate", "resolve_device", "seed_everything", "train"]
 
 log = logging.getLogger(__name__)
 
 EVAL_BATCH = 512
-
-
-class DivergedError(RuntimeError):
-    """The loss became NaN or infinite."""
 
 
 def resolve_device(name: str) -> torch.device:
@@ -237,13 +235,20 @@ def train(
             splits.target_train, tc.batch_size, gen_t, labelled=False, pin_memory=pin
         )
 
-    groups = method.param_groups()
-    for g in groups:
-        g["lr"] = tc.lr * g["lr_mult"]
-    opt = torch.optim.SGD(groups, lr=tc.lr, momentum=tc.momentum, weight_decay=tc.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: lr_factor(tc.lr_schedule, s / tc.steps)
-    )
+    opts: dict[str, torch.optim.Optimizer] = {}
+    scheds = []
+    for opt_name, groups in method.optimizer_groups().items():
+        for g in groups:
+            g["lr"] = tc.lr * g["lr_mult"]
+        opt = torch.optim.SGD(
+            groups, lr=tc.lr, momentum=tc.momentum, weight_decay=tc.weight_decay
+        )
+        opts[opt_name] = opt
+        scheds.append(
+            torch.optim.lr_scheduler.LambdaLR(
+                opt, lambda s: lr_factor(tc.lr_schedule, s / tc.steps)
+            )
+        )
 
     selectors = [SELECTORS.get(n) for n in SELECTORS.names()]
     monitor = CollapseMonitor(num_classes)
@@ -285,13 +290,9 @@ def train(
     for step in range(1, tc.steps + 1):
         src = next(src_iter).to(device)
         tgt = next(tgt_iter).to(device) if tgt_iter is not None else None
-        total, parts = method.loss(src, tgt, step)
-        if not torch.isfinite(total):
-            raise DivergedError(f"loss became {total.item()} at step {step}")
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        opt.step()
-        sched.step()
+        total, parts = method.train_step(src, tgt, step, opts)
+        for sched in scheds:
+            sched.step()
         parts = {"loss": float(total.detach()), **parts}
         if step % tc.eval_every == 0 or step == tc.steps:
             do_eval(step)

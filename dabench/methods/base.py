@@ -21,6 +21,23 @@ from dabench.registry import Registry
 from dabench.search import Distribution
 
 
+class DivergedError(RuntimeError):
+    """A loss became NaN or infinite: the run is recorded ``diverged``."""
+
+
+def check_finite(loss: torch.Tensor, step: int) -> None:
+    """Raise :class:`DivergedError` when ``loss`` is NaN or infinite.
+
+    A :meth:`Method.train_step` override calls it on each loss before its
+    backward pass, as the default step does.
+    """
+    if not torch.isfinite(loss):
+        raise DivergedError(f"loss became {loss.item()} at step {step}")
+
+
+Optimizers = dict[str, torch.optim.Optimizer]
+
+
 class TargetAccess(str, Enum):
     """What target data a method may see during training."""
 
@@ -107,6 +124,27 @@ class Method(nn.Module):
     ) -> tuple[torch.Tensor, dict[str, float]]:
         raise NotImplementedError
 
+    def train_step(
+        self, src: Batch, tgt: Batch | None, step: int, opts: Optimizers
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """One training step; returns the (detached) total loss and its parts.
+
+        The default is one loss, one backward pass and one step of the
+        ``"main"`` optimizer. Methods with alternating updates (MCD, ADDA)
+        override this hook: ``opts`` holds one optimizer per entry of
+        :meth:`optimizer_groups`, all built by the trainer with the same lr,
+        momentum, weight decay and schedule. The trainer still owns the step
+        budget, evaluation and selection, so every method gets the same number
+        of steps and evaluations whichever path it takes.
+        """
+        total, parts = self.loss(src, tgt, step)
+        check_finite(total, step)
+        opt = opts["main"]
+        opt.zero_grad(set_to_none=True)
+        total.backward()
+        opt.step()
+        return total.detach(), parts
+
     def fit(self, support: Any) -> None:
         """For ``trainable = False`` heads: fit without SGD. ``support`` is the
         labelled target data a few-shot head may see, else None."""
@@ -120,6 +158,13 @@ class Method(nn.Module):
         if rest:
             groups.append({"params": rest, "lr_mult": 1.0})
         return groups
+
+
+    def optimizer_groups(self) -> dict[str, list[dict[str, Any]]]:
+        """Named optimizers the trainer builds, each from parameter groups with
+        an ``lr_mult``. One (``"main"`` over :meth:`param_groups`) unless a
+        method's :meth:`train_step` steps several separately."""
+        return {"main": self.param_groups()}
 
 
 METHODS: Registry[type[Method]] = Registry("method")
