@@ -240,9 +240,7 @@ def train(
     for opt_name, groups in method.optimizer_groups().items():
         for g in groups:
             g["lr"] = tc.lr * g["lr_mult"]
-        opt = torch.optim.SGD(
-            groups, lr=tc.lr, momentum=tc.momentum, weight_decay=tc.weight_decay
-        )
+        opt = torch.optim.SGD(groups, lr=tc.lr, momentum=tc.momentum, weight_decay=tc.weight_decay)
         opts[opt_name] = opt
         scheds.append(
             torch.optim.lr_scheduler.LambdaLR(

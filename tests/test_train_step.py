@@ -48,7 +48,10 @@ class _TwoPlayer(Method):
         other.backward()
         opts["other"].step()
         self.calls.append((step, "other"))
-        return (loss + other).detach(), {"main": float(loss.detach()), "other": float(other.detach())}
+        return (loss + other).detach(), {
+            "main": float(loss.detach()),
+            "other": float(other.detach()),
+        }
 
 
 class _OneLoss(Method):

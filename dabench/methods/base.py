@@ -159,7 +159,6 @@ class Method(nn.Module):
             groups.append({"params": rest, "lr_mult": 1.0})
         return groups
 
-
     def optimizer_groups(self) -> dict[str, list[dict[str, Any]]]:
         """Named optimizers the trainer builds, each from parameter groups with
         an ``lr_mult``. One (``"main"`` over :meth:`param_groups`) unless a
