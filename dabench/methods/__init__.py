@@ -6,8 +6,13 @@ from dabench.methods import (  # noqa: F401  (register)
     fewshot_finetune,
     fewshot_linear,
     fewshot_proto,
+    finetune_partial,
+    fixmatch,
+    linear_probe,
     mme,
+    pseudo_label,
     source_only,
+    target_only,
     zeroshot,
     zeroshot_text,
 )
