@@ -19,3 +19,8 @@ from dabench.methods import (  # noqa: F401  (register)
 from dabench.methods.base import METHODS, HParam, Method, TargetAccess, register
 
 __all__ = ["METHODS", "HParam", "Method", "TargetAccess", "register"]
+
+# Third-party entries of this registry (entry point group dabench.methods).
+from dabench.plugins import load_plugins  # noqa: E402
+
+load_plugins(("dabench.methods",))
