@@ -51,7 +51,8 @@ def cutout(x: torch.Tensor, fraction: float = 0.5) -> torch.Tensor:
     cx = torch.randint(0, w, (n, 1, 1), device=x.device)
     ys = torch.arange(h, device=x.device).view(1, h, 1)
     xs = torch.arange(w, device=x.device).view(1, 1, w)
-    inside = ((ys - cy).abs() <= side // 2) & ((xs - cx).abs() <= side // 2)
+    lo, hi = side // 2, side - side // 2  # rows cy - lo .. cy + hi - 1: exactly ``side``
+    inside = (ys >= cy - lo) & (ys < cy + hi) & (xs >= cx - lo) & (xs < cx + hi)
     return x * (~inside).unsqueeze(1).to(x.dtype)
 
 
