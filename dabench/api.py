@@ -155,39 +155,36 @@ def sweep(
 # ----------------------------------------------------------------- listing
 
 
-def describe(what: str) -> tuple[list[tuple[Any, ...]], list[str]]:
-    """Rows and column names describing a registry, for `dabench list`."""
+def describe(what: str, long: bool = False) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """Rows and column names describing a registry, for `dabench list`;
+    ``long`` adds the methods' one-line descriptions."""
     from dabench.data import PAIRS
     from dabench.methods import METHODS
     from dabench.models import BACKBONES
     from dabench.selection import SELECTORS
 
     if what == "methods":
-        rows = [
-            (
-                n,
-                c.description,
-                c.paper,
-                c.target_access.value,
-                c.version,
+        rows = []
+        for n, c in METHODS.items():
+            access = c.target_access.value
+            if c.target_access.reads_target_labels:
+                access += " (reads target labels)"
+            row = [n, c.family or "–", access, c.paper, METHODS.origin(n), c.version]
+            if long:
+                row.insert(1, c.description)
+            row += [
                 "; ".join(
                     f"{k}={v.default}" + (f" ~ {v.search.describe()}" if v.search else "")
                     for k, v in c.hparams.items()
                 )
                 or "–",
                 ", ".join(f"{k}={v}" for k, v in c.train_defaults.items()) or "–",
-            )
-            for n, c in METHODS.items()
-        ]
-        return rows, [
-            "name",
-            "description",
-            "paper",
-            "target data seen",
-            "version",
-            "hyperparameters: default ~ search",
-            "own train defaults",
-        ]
+            ]
+            rows.append(tuple(row))
+        columns = ["name", "family", "target data seen", "paper", "origin", "version"]
+        if long:
+            columns.insert(1, "description")
+        return rows, [*columns, "hyperparameters: default ~ search", "own train defaults"]
     if what == "search":
         from dabench.config import TRAIN_SEARCH, TrainConfig, load_defaults
 
@@ -219,15 +216,18 @@ def describe(what: str) -> tuple[list[tuple[Any, ...]], list[str]]:
                 "x".join(map(str, p.input_shape)),
                 p.default_backbone,
                 p.version,
+                PAIRS.origin(n),
             )
             for n, p in PAIRS.items()
         ]
-        return rows, ["name", "description", "classes", "input", "backbone", "version"]
+        return rows, ["name", "description", "classes", "input", "backbone", "version", "origin"]
     if what == "backbones":
-        return [(n, b.description, b.pretrained) for n, b in BACKBONES.items()], [
+        rows = [(n, b.description, b.pretrained, BACKBONES.origin(n)) for n, b in BACKBONES.items()]
+        return rows, [
             "name",
             "description",
             "pretrained",
+            "origin",
         ]
     if what == "selectors":
         rows = [

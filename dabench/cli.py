@@ -49,6 +49,9 @@ def main(verbose: bool) -> None:
         format="%(message)s",
         handlers=[RichHandler(console=err_console, show_path=False, show_time=False)],
     )
+    from dabench.plugins import load_plugins
+
+    load_plugins()
 
 
 # ------------------------------------------------------------------- list
@@ -67,12 +70,16 @@ def _echo_json(data) -> None:
 
 @main.command("list")
 @click.argument("what", type=click.Choice(LISTABLE), default="methods")
+@click.option("--long", "long", is_flag=True, help="Add each method's one-line description.")
 @_json_option
-def list_cmd(what: str, as_json: bool) -> None:
-    """List registered methods, search spaces, pairs, backbones or selection rules."""
+def list_cmd(what: str, long: bool, as_json: bool) -> None:
+    """List registered methods, search spaces, pairs, backbones or selection rules.
+
+    Methods are listed with their family, the target data they see, paper and
+    origin (built-in, or the plugin distribution that registered them)."""
     from dabench import api
 
-    rows, columns = api.describe(what)
+    rows, columns = api.describe(what, long=long or as_json)
     if as_json:
         _echo_json([dict(zip(columns, row, strict=True)) for row in rows])
         return

@@ -15,7 +15,10 @@ Fields (schema version 2):
   part of the run key).
 * ``seed``; ``hparams_seed``: the trial (0 = defaults) whose draw gave the
   hyperparameters in ``config``.
-* ``backbone``, ``target_access`` (none / unlabeled / few_shot).
+* ``backbone``, ``target_access`` (none / unlabeled / few_shot / labeled);
+  ``reads_target_labels``: training read target-train labels (few-shot
+  support, or all of them for the ``labeled`` upper bound); reports never rank
+  ``labeled`` runs against the others.
 * ``config``: the fully resolved :class:`~dabench.config.RunConfig`;
   ``config_hash``: hash of everything in it that changes the result.
 * ``status``: ``ok``, ``collapsed`` (see :mod:`dabench.monitor`; ``collapse``
@@ -97,6 +100,7 @@ class RunRecord:
     hparams_seed: int = 0
     backbone: str = ""
     target_access: str = ""
+    reads_target_labels: bool = False
     config: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     collapse: dict[str, Any] | None = None
@@ -145,6 +149,9 @@ class RunRecord:
         if extra:
             log.debug("record %s: ignoring unknown fields %s", d.get("run_id"), extra)
         kwargs = {k: v for k, v in d.items() if k in names}
+        kwargs.setdefault(
+            "reads_target_labels", d.get("target_access") in (LABELED_ACCESS, "few_shot")
+        )
         kwargs["by_selection"] = {
             rule: Selected(**{k: v for k, v in sel.items() if k in _SELECTED_FIELDS})
             for rule, sel in (d.get("by_selection") or {}).items()
@@ -152,6 +159,9 @@ class RunRecord:
         kwargs["schema"] = SCHEMA_VERSION
         return cls(**kwargs)
 
+
+# Runs trained on target labels: an upper bound, reported apart, never ranked.
+LABELED_ACCESS = "labeled"
 
 _SELECTED_FIELDS = {f.name for f in dataclasses.fields(Selected)}
 
@@ -213,6 +223,7 @@ def build_record(
         hparams_seed=cfg.hparams_seed,
         backbone=cfg.backbone,
         target_access=method_cls.target_access.value,
+        reads_target_labels=method_cls.target_access.reads_target_labels,
         config=cfg.to_dict(),
         error=error,
         selection=cfg.train.selection,

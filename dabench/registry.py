@@ -4,11 +4,27 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 from dabench.errors import UserError
 
 T = TypeVar("T")
+
+BUILTIN = "built-in"
+# Where registrations come from right now: "built-in", or the distribution
+# name of the plugin being loaded (set by dabench.plugins while it imports one).
+_origin = [BUILTIN]
+
+
+@contextmanager
+def registering_from(origin: str) -> Iterator[None]:
+    """Mark every registration made inside the block as coming from ``origin``."""
+    _origin.append(origin)
+    try:
+        yield
+    finally:
+        _origin.pop()
 
 
 class Registry(Generic[T]):
@@ -21,6 +37,7 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
+        self._origins: dict[str, str] = {}
 
     def register(self, name: str | None = None) -> Callable[[T], T]:
         def deco(obj: T) -> T:
@@ -38,6 +55,12 @@ class Registry(Generic[T]):
         if name != name.lower() or " " in name:
             raise ValueError(f"{self.kind} names are lower snake case, got {name!r}")
         self._items[name] = obj
+        self._origins[name] = _origin[-1]
+
+    def origin(self, name: str) -> str:
+        """``"built-in"`` or the name of the plugin distribution that registered ``name``."""
+        self.get(name)
+        return self._origins.get(name, BUILTIN)
 
     def get(self, name: str) -> T:
         try:

@@ -231,8 +231,14 @@ def train(
 
         tgt_iter = few_shot_batches(splits, tc.batch_size, gen_t, pin_memory=pin)
     elif access != TargetAccess.NONE:
+        # Labels only for the labelled-target upper bound; every adapter gets
+        # batches with y=None, so it cannot read them.
         tgt_iter = infinite_batches(
-            splits.target_train, tc.batch_size, gen_t, labelled=False, pin_memory=pin
+            splits.target_train,
+            tc.batch_size,
+            gen_t,
+            labelled=access == TargetAccess.LABELED,
+            pin_memory=pin,
         )
 
     opts: dict[str, torch.optim.Optimizer] = {}

@@ -37,6 +37,7 @@ def test_every_method_is_covered_by_a_contract():
 def test_method_contract(name, tiny_splits):
     cls = METHODS.get(name)
     assert cls.description and cls.paper, "methods document what they are and where they come from"
+    assert cls.family, "every method belongs to a family (base.FAMILIES)"
     assert sys.modules[cls.__module__].__doc__, "each method file opens with its paper docstring"
     cfg, method = build(name)
     seen = []
@@ -48,6 +49,8 @@ def test_method_contract(name, tiny_splits):
             assert tgt is None, f"{name} declares no target access but got a target batch"
         elif cls.target_access == TargetAccess.UNLABELED:
             assert tgt is not None and tgt.y is None, f"{name} must never see target labels"
+        elif cls.target_access == TargetAccess.LABELED:  # the upper bound, and only it
+            assert tgt is not None and tgt.y is not None
         else:  # few-shot: unlabeled pool images plus a labelled support batch
             assert tgt is not None and tgt.y is None, f"{name} saw labels of the unlabeled pool"
             assert tgt.support is not None and tgt.support.y is not None

@@ -14,3 +14,8 @@ __all__ = [
     "TensorImageDataset",
     "make_splits",
 ]
+
+# Third-party entries of this registry (entry point group dabench.pairs).
+from dabench.plugins import load_plugins  # noqa: E402
+
+load_plugins(("dabench.pairs",))

@@ -20,6 +20,21 @@ from dabench.models.heads import mlp_head
 from dabench.registry import Registry
 from dabench.search import Distribution
 
+FAMILIES = (
+    "baseline",
+    "finetune",
+    "adversarial",
+    "discrepancy",
+    "regularizer",
+    "self_training",
+    "normalization",
+    "source_free",
+    "test_time",
+    "few_shot",
+    "zero_shot",
+    "upper_bound",
+)
+
 
 class DivergedError(RuntimeError):
     """A loss became NaN or infinite: the run is recorded ``diverged``."""
@@ -44,6 +59,14 @@ class TargetAccess(str, Enum):
     NONE = "none"
     UNLABELED = "unlabeled"
     FEW_SHOT = "few_shot"
+    # Labelled target-train batches: an upper bound (``target_only``), never
+    # ranked against methods that adapt without target labels.
+    LABELED = "labeled"
+
+    @property
+    def reads_target_labels(self) -> bool:
+        """True when training reads target-train labels (few-shot support or all)."""
+        return self in (TargetAccess.FEW_SHOT, TargetAccess.LABELED)
 
 
 @dataclass(frozen=True)
@@ -75,6 +98,8 @@ class Method(nn.Module):
     name: ClassVar[str]
     description: ClassVar[str]
     paper: ClassVar[str] = ""
+    # One of FAMILIES: how `dabench list methods` and the README group methods.
+    family: ClassVar[str] = ""
     target_access: ClassVar[TargetAccess] = TargetAccess.NONE
     # False for heads that use only a pretrained backbone and target data: they
     # run even when the source images are not on disk.
@@ -174,5 +199,9 @@ def register(cls: type[Method]) -> type[Method]:
     for attr in ("name", "description"):
         if not getattr(cls, attr, None):
             raise ValueError(f"method class {cls.__name__} must set `{attr}`")
+    if cls.family and cls.family not in FAMILIES:
+        raise ValueError(
+            f"method {cls.name!r}: unknown family {cls.family!r}; one of {', '.join(FAMILIES)}"
+        )
     METHODS.add(cls.name, cls)
     return cls

@@ -35,6 +35,7 @@ class DeepCORAL(Method):
     name = "coral"
     description = "Deep CORAL: align second-order statistics of source and target"
     paper = "Sun & Saenko, ECCV-W 2016"
+    family = "discrepancy"
     target_access = TargetAccess.UNLABELED
     hparams = {
         "weight": HParam(

@@ -53,6 +53,7 @@ class DANN(Method):
     name = "dann"
     description = "Domain-adversarial training: gradient reversal + domain discriminator"
     paper = "Ganin et al., JMLR 2016"
+    family = "adversarial"
     target_access = TargetAccess.UNLABELED
     version = 2
     train_defaults = {"lr": 0.01, "lr_schedule": "anneal"}

@@ -28,6 +28,7 @@ class FewShotFinetune(Method):
     name = "fewshot_finetune"
     description = "Fine-tune backbone and head on source labels plus the k-shot support"
     paper = "S+T baseline, Saito et al., ICCV 2019"
+    family = "few_shot"
     target_access = TargetAccess.FEW_SHOT
     hparams = {"support_weight": HParam(1.0, "weight of the support-set cross-entropy", low=0.0)}
 

@@ -30,6 +30,7 @@ class FewShotLinear(FrozenFeatureHead):
     name = "fewshot_linear"
     description = "Logistic-regression probe (scikit-learn) on frozen features of the support"
     paper = "linear probe, Kornblith et al., CVPR 2019"
+    family = "few_shot"
     target_access = TargetAccess.FEW_SHOT
     needs_source_images = False
     hparams = {

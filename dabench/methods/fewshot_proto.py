@@ -31,6 +31,7 @@ class FewShotProto(FrozenFeatureHead):
     name = "fewshot_proto"
     description = "Cosine nearest class prototype on frozen features of the k-shot support"
     paper = "Snell et al., NeurIPS 2017 (cosine prototypes)"
+    family = "few_shot"
     target_access = TargetAccess.FEW_SHOT
     needs_source_images = False
     hparams = {"scale": HParam(10.0, "logit scale of the cosine similarity", low=0.0)}

@@ -50,6 +50,7 @@ class MME(Method):
     name = "mme"
     description = "Minimax entropy: semi-supervised DA with source, support and unlabeled target"
     paper = "Saito et al., ICCV 2019"
+    family = "few_shot"
     target_access = TargetAccess.FEW_SHOT
     hparams = {
         "lambda": HParam(0.1, "weight of the minimax entropy term", low=0.0),

@@ -46,6 +46,7 @@ class ZeroShotImageNet(Method):
         "ImageNet classifier of a pretrained backbone, classes merged by a WordNet class map"
     )
     paper = "label-mapping baseline (no training)"
+    family = "zero_shot"
     target_access = TargetAccess.NONE
     needs_source_images = False
     trainable = False

@@ -118,6 +118,7 @@ class ZeroShotText(FrozenFeatureHead):
         "Image features mapped into sentence-embedding space of class texts; nearest class"
     )
     paper = "Palatucci et al., NeurIPS 2009 (semantic output codes); GZSL per Xian et al. 2017"
+    family = "zero_shot"
     target_access = TargetAccess.NONE
     needs_source_images = True
     # source_val is left out: its accuracy says nothing about the text map, and

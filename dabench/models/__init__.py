@@ -5,3 +5,8 @@ from dabench.models.backbones import BACKBONES, Backbone, BackboneSpec, build_ba
 from dabench.models.heads import mlp_head
 
 __all__ = ["BACKBONES", "Backbone", "BackboneSpec", "build_backbone", "mlp_head"]
+
+# Third-party entries of this registry (entry point group dabench.backbones).
+from dabench.plugins import load_plugins  # noqa: E402
+
+load_plugins(("dabench.backbones",))

@@ -27,6 +27,22 @@ class Backbone(nn.Module):
     # batches (cache-resident activations).
     eval_batch_size: int = 512
 
+    def blocks(self) -> list[nn.Module]:
+        """The backbone's trainable blocks, input to output (for partial fine-tuning).
+
+        Default: a new block starts at every convolution or linear layer; the
+        normalisation and other parameterised layers after it belong to it. So
+        ``dann_digits`` has two (its conv layers) and a BatchNorm variant two
+        as well (conv + its BN). Pretrained nets override this with their stages.
+        """
+        out: list[list[nn.Module]] = []
+        for m in self.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                out.append([m])
+            elif out and not list(m.children()) and any(True for _ in m.parameters(False)):
+                out[-1].append(m)
+        return [nn.ModuleList(ms) for ms in out]
+
 
 @dataclass(frozen=True)
 class BackboneSpec:

@@ -166,6 +166,11 @@ class TorchvisionResNet(Backbone):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(self.preprocess(x))
 
+    def blocks(self) -> list[nn.Module]:
+        """Stem (conv1 + bn1), then the four residual stages layer1..layer4."""
+        n = self.net
+        return [nn.ModuleList([n.conv1, n.bn1]), n.layer1, n.layer2, n.layer3, n.layer4]
+
 
 class EfficientNetLite0(Backbone):
     """EfficientNet-Lite0 (Tan & Le 2019; Lite: no SE, ReLU6, fixed stem/head)
@@ -225,6 +230,15 @@ class EfficientNetLite0(Backbone):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = self.net.extract_features(self.preprocess(x))
         return F.adaptive_avg_pool2d(f, 1).flatten(1)
+
+    def blocks(self) -> list[nn.Module]:
+        """Stem (conv + BN), each MBConv block in order, then the 1x1 head conv + BN."""
+        n = self.net
+        return [
+            nn.ModuleList([n._conv_stem, n._bn0]),
+            *n._blocks,
+            nn.ModuleList([n._conv_head, n._bn1]),
+        ]
 
     def imagenet_logits(self, x: torch.Tensor) -> torch.Tensor:
         """The pretrained ImageNet-1k logits ``(N, 1000)`` for images ``x``."""

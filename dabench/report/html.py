@@ -23,11 +23,13 @@ from dabench.report import plots
 from dabench.report.leaderboard import Leaderboard
 from dabench.report.perclass import per_class
 from dabench.report.render import (
+    UPPER_BOUND_TITLE,
     display_frame,
     references_frame,
     selected_frame,
     statistics_text,
     title,
+    upper_bound_frame,
 )
 
 CSS = """
@@ -93,6 +95,9 @@ def to_html(lb: Leaderboard, results: Path) -> str:
     """The whole report as one HTML document."""
     body = [f"<h1>dabench report</h1><p><b>{html.escape(title(lb))}</b></p>"]
     body.append(_table(display_frame(lb).reset_index()))
+    if lb.upper_bound is not None:
+        body.append(f"<h2>{html.escape(UPPER_BOUND_TITLE)}</h2>")
+        body.append(_table(upper_bound_frame(lb)))
     body.append("<h2>Statistics</h2><ul>")
     body += [f"<li>{html.escape(x)}</li>" for x in statistics_text(lb)]
     body.append("</ul>")

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from dabench.errors import UserError
-from dabench.records import RunRecord
+from dabench.records import LABELED_ACCESS, RunRecord
 from dabench.report.stats import PairedTest, RankSummary, paired_test, rank_summary
 from dabench.report.trials import Trial, describe_params, select_trial, selection_seeds
 from dabench.report.variants import pick_rows
@@ -60,6 +60,9 @@ class Leaderboard:
     ranks: RankSummary = field(default_factory=lambda: RankSummary([]))
     # Published numbers that match a row (see dabench.report.references).
     references: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Runs that read target labels (target_only): their own leaderboard, never
+    # ranked with or compared against the rows above.
+    upper_bound: Leaderboard | None = None
 
     @property
     def field_name(self) -> str:
@@ -149,6 +152,24 @@ def _fairness_notes(chosen: dict[tuple[str, str], list[Trial]], notes: list[str]
 def build_leaderboard(
     records: list[RunRecord], metric: str = "acc", selection: str = "source_val"
 ) -> Leaderboard:
+    """The leaderboard of ``records``. Runs trained on target labels
+    (``target_access == "labeled"``, the upper bound) are left out of the table,
+    the ranks, the baseline and every comparison; they form a leaderboard of
+    their own in :attr:`Leaderboard.upper_bound`, shown apart."""
+    upper = [r for r in records if r.target_access == LABELED_ACCESS]
+    rest = [r for r in records if r.target_access != LABELED_ACCESS]
+    if upper and not rest:
+        raise UserError(
+            "only upper-bound runs (trained on target labels) to report; they are never "
+            "ranked on their own: run the adapters and source_only too"
+        )
+    lb = _build(rest, metric, selection)
+    if any(r.has_metrics for r in upper):
+        lb.upper_bound = _build(upper, metric, selection)
+    return lb
+
+
+def _build(records: list[RunRecord], metric: str, selection: str) -> Leaderboard:
     if metric not in METRICS:
         raise UserError(f"unknown metric {metric!r}; choose one of: {', '.join(METRICS)}")
     field_name = METRICS[metric]

@@ -102,6 +102,22 @@ def display_frame(lb: Leaderboard, costs: bool = True) -> pd.DataFrame:
     return out
 
 
+UPPER_BOUND_TITLE = "Upper bound (reads target labels; not ranked, not compared)"
+
+
+def upper_bound_frame(lb: Leaderboard) -> pd.DataFrame:
+    """Cells of the runs trained on target labels, on the main table's pairs."""
+    ub = lb.upper_bound
+    if ub is None:
+        return pd.DataFrame()
+    out = pd.DataFrame(index=ub.table.index)
+    for p in lb.pairs:
+        out[p] = [_cell(ub, m, p) if p in ub.pairs else "–" for m in ub.table.index]
+    out["avg"] = [_fmt(v) for v in ub.table["avg"]] if set(ub.pairs) == set(lb.pairs) else "–"
+    out.index.name = "method"
+    return out.reset_index()
+
+
 def statistics_text(lb: Leaderboard) -> list[str]:
     """The statistics the table uses, stated."""
     lines = [
@@ -170,6 +186,14 @@ def to_markdown(lb: Leaderboard, show_trials: bool = False) -> str:
         "",
         display_frame(lb).reset_index().to_markdown(index=False, disable_numparse=True),
     ]
+    upper = upper_bound_frame(lb)
+    if not upper.empty:
+        lines += [
+            "",
+            f"{UPPER_BOUND_TITLE}:",
+            "",
+            upper.to_markdown(index=False, disable_numparse=True),
+        ]
     sel = selected_frame(lb)
     if not sel.empty:
         lines += [
@@ -212,6 +236,7 @@ def console_frames(lb: Leaderboard, show_trials: bool = False, per_class: list |
     metrics with confusion matrices (``per_class``: from
     :func:`dabench.report.perclass.per_class`)."""
     frames = [(title(lb), display_frame(lb).reset_index())]
+    frames.append((UPPER_BOUND_TITLE, upper_bound_frame(lb)))
     frames.append(("published numbers", references_frame(lb)))
     frames.append(("selected trials (0 = defaults)", selected_frame(lb)))
     if show_trials:
