@@ -11,7 +11,7 @@
 
 Bandwidths: ``gamma_u = m_u * gamma_0`` with ``gamma_0`` the median heuristic,
 the median pairwise squared distance of the pooled source + target batch
-(off-diagonal pairs; detached, so it is a statistic, not a path for gradients),
+(distinct pairs; detached, so it is a statistic, not a path for gradients),
 or a fixed ``gamma_0`` (JAN's softmax layer). The kernel weights ``beta`` are
 equal (1/m): DAN learns them by a quadratic program, which TLlib and
 pytorch-adapt also skip.
@@ -58,10 +58,10 @@ def squared_distances(z: torch.Tensor) -> torch.Tensor:
 
 
 def median_heuristic(d2: torch.Tensor) -> torch.Tensor:
-    """Median of the off-diagonal entries of a squared-distance matrix (detached)."""
-    m = d2.shape[0]
-    off = d2.detach()[~torch.eye(m, dtype=torch.bool, device=d2.device)]
-    return off.median().clamp_min(1e-12)
+    """Median (NumPy's: the mean of the two middle values) of the distinct
+    pairwise entries of a squared-distance matrix; detached."""
+    i, j = torch.triu_indices(d2.shape[0], d2.shape[1], offset=1, device=d2.device)
+    return torch.quantile(d2.detach()[i, j], 0.5).clamp_min(1e-12)
 
 
 def gaussian_kernel_matrix(
