@@ -104,11 +104,12 @@ class MCD(Method):
         ce_a = self._source_ce(self.backbone(src.x), src.y)
         _step(opts, ("main", "classifiers"), ce_a, step)
         # B: F1, F2 only (features detached): classify source, disagree on target.
+        # Each domain through G on its own, as in steps A and C (and the
+        # authors' code): with BatchNorm, batch statistics stay per domain.
         with torch.no_grad():
-            f = self.backbone(torch.cat([src.x, tgt.x]))
-        n = len(src)
-        ce_b = self._source_ce(f[:n], src.y)
-        disc_b = self._discrepancy(f[n:])
+            f_s, f_t = self.backbone(src.x), self.backbone(tgt.x)
+        ce_b = self._source_ce(f_s, src.y)
+        disc_b = self._discrepancy(f_t)
         _step(opts, ("classifiers",), ce_b - disc_b, step)
         # C: G only, num_k times: make the classifiers agree on target. The
         # classifiers' gradients computed here are never stepped (step A of the
