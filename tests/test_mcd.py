@@ -33,6 +33,8 @@ def _grads(params):
     return [None if p.grad is None else p.grad.detach().clone() for p in params]
 
 
+# The spy wraps optimizer.step after the trainer built its schedulers.
+@pytest.mark.filterwarnings("ignore:Seems like `optimizer.step\\(\\)` has been overridden")
 @pytest.mark.parametrize("num_k", [4, 2])
 def test_mcd_takes_steps_a_b_and_c(tiny_splits, num_k):
     cfg, mcd = _build(steps=2, num_k=num_k)
