@@ -1,6 +1,9 @@
 """Adaptation methods; importing this package registers every one of them."""
 
 from dabench.methods import (  # noqa: F401  (register)
+    adda,
+    cdan,
+    cdan_e,
     coral,
     dann,
     fewshot_finetune,
@@ -8,7 +11,11 @@ from dabench.methods import (  # noqa: F401  (register)
     fewshot_proto,
     finetune_partial,
     fixmatch,
+    jan,
     linear_probe,
+    mcd,
+    mdd,
+    mmd,
     mme,
     pseudo_label,
     source_only,
