@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -24,6 +25,7 @@ from dabench.data.pairs import DataContext
 from dabench.errors import DataMissingError, UserError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DIGIT_CLASSES = tuple(str(i) for i in range(10))
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
@@ -85,6 +87,54 @@ def require_files(
     if missing:
         raise missing_error(dataset_name, ctx_root, missing, download_hint)
     return [ctx_root / p for p in relative_paths]
+
+
+def refetch_hint(files: Sequence[Path]) -> str:
+    """How to replace unreadable dataset files."""
+    it = "it" if len(files) == 1 else "them"
+    return (
+        f"delete {it} and run `dabench data prepare <pair>` (or pass --download) "
+        "to fetch a checksum-verified copy"
+    )
+
+
+def torchvision_read(dataset_name: str, files: Sequence[Path], read: Callable[[], T]) -> T:
+    """Run ``read`` (a torchvision dataset class or reader over ``files``),
+    turning whatever it raises on a bad file into one :class:`DataCorruptError`
+    that names the files and the fix.
+
+    torchvision's readers fail on a truncated or altered file with whatever the
+    parser hit first (a bare ``AssertionError``, a reshape ``ValueError``, an
+    unpickling error, ...), so every exception of ``read`` is taken as bad data.
+    """
+    try:
+        return read()
+    except Exception as e:  # noqa: BLE001 - see the docstring
+        why = one_line(e) or "no details"
+        raise DataCorruptError(
+            f"cannot read {dataset_name} {describe_files(files)} "
+            f"({type(e).__name__}: {why}); {refetch_hint(files)}"
+        ) from e
+
+
+def describe_files(files: Sequence[Path]) -> str:
+    """``/d/a`` for one file, ``a, b, c in /d`` for several in one folder."""
+    if len(files) == 1:
+        return f"file {files[0]}"
+    parents = {f.parent for f in files}
+    if len(parents) == 1:
+        return f"files {enumerate_items([f.name for f in files], 4)} in {files[0].parent}"
+    return f"files {enumerate_items([str(f) for f in files], 4)}"
+
+
+def check_labels(dataset_name: str, path: Path, labels: np.ndarray, low: int, high: int) -> None:
+    """Labels must lie in ``low..high`` (as stored in ``path``)."""
+    if len(labels) and (labels.min() < low or labels.max() > high):
+        bad = int(labels[(labels < low) | (labels > high)][0])
+        raise DataCorruptError(
+            f"corrupt {dataset_name} labels in {path}: label {bad} outside {low}..{high}; "
+            f"{refetch_hint([path])}"
+        )
 
 
 def run_download(dataset_name: str, fetch: Callable[[], object]) -> None:
