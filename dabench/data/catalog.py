@@ -303,7 +303,9 @@ def _visda_folder(ctx: DataContext, split: str) -> Dataset:
             f"VisDA-2017 {split} images missing under {ctx.root}: expected visda/{split}/<class>/*; "
             f"VisDA has no automatic download here: extract {split}.tar into {ctx.root / 'visda'}"
         )
-    return sources.load_image_folder(path, VISDA_CLASSES, size=224, channels=3)
+    return sources.load_image_folder(
+        path, VISDA_CLASSES, size=224, channels=3, bad_images=ctx.bad_images
+    )
 
 
 _add(

@@ -68,6 +68,7 @@ def load_cifar10(
         "CIFAR-10",
         lambda: _download(ctx),
         f"extract cifar-10-python.tar.gz so that {ctx.root / CIFAR10_DIR} holds them",
+        archive=CIFAR10.filename,
     )
     read = [p for p in paths if p.name in (_TRAIN if split == "train" else _TEST) + (_META,)]
     ds = torchvision_read(

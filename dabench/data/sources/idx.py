@@ -152,7 +152,7 @@ def _load(
     names = idx_names(split)
     paths = _find(folders, names)
     if paths is None and ctx.download:
-        run_download(dataset_name, fetch)
+        run_download(dataset_name, fetch, ctx.root, [folders[0]])
         paths = _find(folders, names)
     if paths is None:
         primary = folders[0]

@@ -68,6 +68,7 @@ def load_stl10(
         "STL-10",
         lambda: _download(ctx, split),
         f"extract stl10_binary.tar.gz so that {ctx.root / STL10_DIR} holds them",
+        archive=STL10.filename,
     )
     x_path, y_path = (p for p in paths if p.name.startswith(f"{split}_"))
     names_path = paths[-1]
