@@ -399,3 +399,16 @@ def test_gzip_of_garbage_names_the_file(tmp_path):
     with pytest.raises(DataCorruptError) as err:
         load_mnist_idx(ctx(tmp_path), "test")
     one_line_naming(err, "t10k-images-idx3-ubyte.gz", FIX)
+
+
+def test_cli_run_on_a_truncated_dataset_file_is_exit_2_one_line(tmp_path):
+    from test_catalog import write_cifar_fixture, write_stl_fixture
+
+    write_cifar_fixture(tmp_path)
+    write_stl_fixture(tmp_path)
+    truncate(tmp_path / "stl10_binary" / "test_X.bin", 0.9)
+    args = ["run", "-m", "source_only", "-p", "cifar2stl", "--data-root", str(tmp_path)]
+    r = CliRunner().invoke(main, [*args, "--results", str(tmp_path / "results"), "--steps", "2"])
+    assert r.exit_code == 2, r.output
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and "test_X.bin" in lines[0] and FIX in lines[0], lines
