@@ -412,3 +412,19 @@ def test_cli_run_on_a_truncated_dataset_file_is_exit_2_one_line(tmp_path):
     assert r.exit_code == 2, r.output
     lines = r.output.strip().splitlines()
     assert len(lines) == 1 and "test_X.bin" in lines[0] and FIX in lines[0], lines
+
+
+def test_leaderboard_notes_runs_that_skipped_images():
+    from report_fixtures import fixture_records
+
+    from dabench.report.leaderboard import build_leaderboard
+
+    records = fixture_records()
+    assert not any("undecodable" in n for n in build_leaderboard(records).notes)
+    records[0].extra = {"data_skipped_images_source": 2, "data_skipped_images_target": 1}
+    records[1].extra = {"data_skipped_images_source": 0, "data_skipped_images_target": 0}
+    notes = [n for n in build_leaderboard(records).notes if "undecodable" in n]
+    assert notes == [
+        "1 run(s) left out undecodable images (data.bad_images=skip; up to 3 per run, "
+        "see data_skipped_images_* in their records)."
+    ]
