@@ -428,3 +428,19 @@ def test_leaderboard_notes_runs_that_skipped_images():
         "1 run(s) left out undecodable images (data.bad_images=skip; up to 3 per run, "
         "see data_skipped_images_* in their records)."
     ]
+
+
+def test_feature_cache_key_tells_skipped_folders_apart(tmp_path):
+    from dabench.data.feature_cache import dataset_digest
+    from dabench.data.pairs import _subset
+
+    for i in range(3):
+        write_rgb(tmp_path / "d" / "cat" / f"{i}.png")
+    clean = load_image_folder(tmp_path / "d", bad_images="skip")
+    write_garbage_png(tmp_path / "d" / "cat" / "0.png")
+    write_rgb(tmp_path / "d" / "cat" / "3.png")
+    skipping = load_image_folder(tmp_path / "d", bad_images="skip")
+    assert len(clean) == len(skipping) == 3 and len(skipping.skipped) == 1
+    # Same length, labels and member indices, other files: the digests must differ.
+    members = np.array([0, 1])
+    assert dataset_digest(_subset(clean, members)) != dataset_digest(_subset(skipping, members))
