@@ -72,7 +72,7 @@ def run(
     returned as is unless ``force``. Failed, diverged and collapsed runs are
     recorded too.
     """
-    from dabench.data import PAIRS, DataContext, make_splits
+    from dabench.data import PAIRS, DataContext, make_splits, skipped_images
     from dabench.episode import build_method, extra_metrics
     from dabench.methods import METHODS
     from dabench.models import build_backbone
@@ -89,8 +89,9 @@ def run(
     pair = PAIRS.get(cfg.pair)
     method_cls = METHODS.get(cfg.method)
     device = resolve_device(cfg.device)
-    ctx = DataContext.default(cfg.data.root, cfg.data.download)
+    ctx = DataContext.default(cfg.data.root, cfg.data.download, cfg.data.bad_images)
     splits = make_splits(pair, ctx, cfg.data.split_seed, need_source=method_cls.needs_source_images)
+    data_extra = skipped_images(pair, ctx, method_cls.needs_source_images)
     t0 = time.perf_counter()
     seed_everything(cfg.seed)
     backbone = build_backbone(cfg.backbone, pair.input_shape, pretrained=cfg.backbone_pretrained)
@@ -124,7 +125,7 @@ def run(
     record = make(
         result=result,
         total_seconds=time.perf_counter() - t0,
-        extra=extra_metrics(method, splits, device),
+        extra={**data_extra, **extra_metrics(method, splits, device)},
     )
     write_curve(results, run_id, result.curve)
     from dabench import features

@@ -29,6 +29,7 @@ from dabench.home import CONFIG_DIR  # noqa: E402  (re-exported)
 from dabench.search import Distribution, LogUniform, draw_trial
 
 LR_SCHEDULES = ("anneal", "constant", "cosine")
+BAD_IMAGE_POLICIES = ("error", "skip")  # data.bad_images; see dabench/data/sources/decode.py
 # Bumped whenever the shared training loop changes what a run produces
 # (v2: collapse detection with early stop).
 TRAINER_VERSION = 2
@@ -73,6 +74,10 @@ class DataConfig:
     episode: int = 0
     root: str | None = None  # not hashed: where data lives does not change it
     download: bool = False  # not hashed
+    # Image files that do not decode: "error" stops the run with the file's
+    # name; "skip" leaves them out (count in the record's extra). Hashed when
+    # "skip", since the data then differs.
+    bad_images: str = "error"
 
 
 @dataclass
@@ -100,6 +105,10 @@ class RunConfig:
         d["data"] = {"split_seed": self.data.split_seed}
         if self.data.shots:  # only few-shot runs carry these, so older hashes stay valid
             d["data"].update(shots=self.data.shots, ways=self.data.ways, episode=self.data.episode)
+        if (
+            self.data.bad_images != "error"
+        ):  # likewise: the default leaves older hashes as they were
+            d["data"]["bad_images"] = self.data.bad_images
         return d
 
 
@@ -309,6 +318,10 @@ def resolve(cfg: RunConfig) -> RunConfig:
         cfg.backbone = pair.default_backbone
     BACKBONES.get(cfg.backbone)
     SELECTORS.get(cfg.train.selection)
+    if cfg.data.bad_images not in BAD_IMAGE_POLICIES:
+        raise UserError(
+            f"data.bad_images must be one of {', '.join(BAD_IMAGE_POLICIES)}, got {cfg.data.bad_images!r}"
+        )
     if cfg.train.lr_schedule not in LR_SCHEDULES:
         raise UserError(
             f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {cfg.train.lr_schedule!r}"

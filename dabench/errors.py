@@ -12,3 +12,7 @@ class UserError(Exception):
 
 class DataMissingError(UserError):
     """A dataset the run needs is not on disk (and could not be fetched)."""
+
+
+class DataCorruptError(UserError):
+    """A dataset file is on disk but cannot be read as its format says."""

@@ -35,7 +35,9 @@ Fields (schema version 2):
   headline rule's entry, written out for readers of the JSON; same shape.
 * ``final_losses``: the loss parts at the last step.
 * ``extra``: metrics a head reports beyond accuracy and F1 (zero-shot text:
-  seen and unseen accuracy and their harmonic mean), on target test.
+  seen and unseen accuracy and their harmonic mean), on target test; under
+  ``data.bad_images=skip``, ``data_skipped_images_{source,target}``, the
+  undecodable image files each side left out.
 * ``timing``: ``train_seconds``, ``eval_seconds``, ``total_seconds``, ``steps``.
 * ``costs`` (optional; empty in older records): ``params_total``,
   ``params_trainable``, ``peak_memory_mb`` (``peak_memory_kind``:

@@ -40,21 +40,11 @@ def write_cifar_fixture(root: Path) -> None:
         images, labels = labelled_images(
             N_PER_CLASS if name == "data_batch_1" or name == "test_batch" else 1, 10, 32, 32, 3, k
         )
-        batch = {b"labels": labels.tolist(), b"data": cifar_rows(images), b"batch_label": b"x"}
+        batch = {"labels": labels.tolist(), "data": cifar_rows(images), "batch_label": "x"}
         (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
-    names = [
-        b"airplane",
-        b"automobile",
-        b"bird",
-        b"cat",
-        b"deer",
-        b"dog",
-        b"frog",
-        b"horse",
-        b"ship",
-        b"truck",
-    ]
-    (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": names}, protocol=2))
+    names = ["airplane", "automobile", "bird", "cat", "deer"]
+    names += ["dog", "frog", "horse", "ship", "truck"]
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": names}, protocol=2))
 
 
 def write_stl_fixture(root: Path) -> None:

@@ -82,12 +82,13 @@ def cifar_rows(images: np.ndarray) -> np.ndarray:
     return np.stack([np.concatenate([im[:, :, c].ravel() for c in range(3)]) for im in images])
 
 
-def write_cifar(root: Path, byte_keys: bool) -> dict[str, tuple[np.ndarray, list[int]]]:
+def write_cifar(root: Path) -> dict[str, tuple[np.ndarray, list[int]]]:
+    """The release's pickles (protocol 2, str keys as Python 2 wrote them)."""
     folder = root / "cifar-10-batches-py"
     folder.mkdir(parents=True)
 
-    def key(name: str) -> str | bytes:
-        return name.encode() if byte_keys else name
+    def key(name: str) -> str:
+        return name
 
     written = {}
     files = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
@@ -107,9 +108,8 @@ def write_cifar(root: Path, byte_keys: bool) -> dict[str, tuple[np.ndarray, list
     return written
 
 
-@pytest.mark.parametrize("byte_keys", [True, False])
-def test_cifar10_train_and_test(tmp_path, byte_keys):
-    written = write_cifar(tmp_path, byte_keys)
+def test_cifar10_train_and_test(tmp_path):
+    written = write_cifar(tmp_path)
     train = load_cifar10(ctx(tmp_path), "train")
     expected_images = np.concatenate([written[f"data_batch_{i}"][0] for i in range(1, 6)])
     expected_labels = sum((written[f"data_batch_{i}"][1] for i in range(1, 6)), [])
@@ -123,7 +123,7 @@ def test_cifar10_train_and_test(tmp_path, byte_keys):
 
 
 def test_cifar10_resize_and_grey(tmp_path):
-    written = write_cifar(tmp_path, byte_keys=True)
+    written = write_cifar(tmp_path)
     ds = load_cifar10(ctx(tmp_path), "test", size=28, channels=1)
     check_contract(ds, 2, (1, 28, 28), written["test_batch"][1])
     native = load_cifar10(ctx(tmp_path), "test")
@@ -147,7 +147,7 @@ def test_cifar10_missing_names_files(tmp_path):
 
 
 def test_cifar10_corrupt_pickle(tmp_path):
-    write_cifar(tmp_path, byte_keys=True)
+    write_cifar(tmp_path)
     (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(b"not a pickle")
     with pytest.raises(DataCorruptError, match="test_batch"):
         load_cifar10(ctx(tmp_path), "test")
@@ -178,6 +178,7 @@ def test_stl10_column_major_and_labels(tmp_path):
     images[0, 0, 1] = (255, 0, 0)  # row 0, column 1: a marker a transposition would move
     images[0, 1, 0] = (0, 0, 0)
     write_stl(tmp_path, "train", images, [1, 10, 5])
+    write_stl(tmp_path, "test", images[:1], [1])  # torchvision wants both splits on disk
     ds = load_stl10(ctx(tmp_path), "train")
     check_contract(ds, 3, (3, 96, 96), [0, 9, 4])
     assert ds.classes == STL_NAMES
@@ -188,11 +189,12 @@ def test_stl10_column_major_and_labels(tmp_path):
 def test_stl10_resize_and_missing_and_corrupt(tmp_path):
     images = rand_images(8, 2, 96, 96, 3)
     write_stl(tmp_path, "test", images, [2, 3])
-    ds = load_stl10(ctx(tmp_path), "test", size=32, channels=3)
-    check_contract(ds, 2, (3, 32, 32), [1, 2])
     with pytest.raises(DataMissingError) as err:
         load_stl10(ctx(tmp_path), "train")
     assert_one_line_missing(err, "stl10_binary/train_X.bin", "stl10_binary/train_y.bin")
+    write_stl(tmp_path, "train", images, [1, 1])
+    ds = load_stl10(ctx(tmp_path), "test", size=32, channels=3)
+    check_contract(ds, 2, (3, 32, 32), [1, 2])
     (tmp_path / "stl10_binary" / "test_X.bin").write_bytes(b"\x00" * 1000)
     with pytest.raises(DataCorruptError, match="test_X.bin"):
         load_stl10(ctx(tmp_path), "test")
@@ -314,8 +316,8 @@ def test_corrupt_gzip_and_count_mismatch(tmp_path):
 # ---------------------------------------------------------------- USPS
 
 
-def usps_line(label: int, values: np.ndarray, skip: set[int] = frozenset()) -> str:
-    items = " ".join(f"{i + 1}:{v:.6f}" for i, v in enumerate(values) if i + 1 not in skip)
+def usps_line(label: int, values: np.ndarray) -> str:
+    items = " ".join(f"{i + 1}:{v:.6f}" for i, v in enumerate(values))
     return f"{label} {items}\n"
 
 
@@ -323,16 +325,17 @@ def test_usps_libsvm_bz2(tmp_path):
     rng = np.random.default_rng(4)
     values = rng.uniform(-1, 1, size=(3, 256)).astype(np.float32)
     values[0, :3] = (-1.0, 1.0, 0.0)
-    lines = [usps_line(1, values[0]), usps_line(10, values[1]), usps_line(6, values[2], {17, 256})]
+    values[1, 17] = 0.0  # written as 18:0.000000: the release lists all 256 values
+    lines = [usps_line(1, values[0]), usps_line(10, values[1]), usps_line(6, values[2])]
     (tmp_path / "usps.bz2").write_bytes(bz2.compress("".join(lines).encode()))
     ds = load_usps(ctx(tmp_path), "train")
     check_contract(ds, 3, (1, 16, 16), [0, 9, 5])
     assert ds.classes == [str(i) for i in range(10)]
-    expected = (values.reshape(3, 16, 16) + 1) / 2
-    expected[2, 1, 0] = 0.5  # index 17 (row 1, column 0) omitted: LIBSVM's zero
-    expected[2, 15, 15] = 0.5
-    torch.testing.assert_close(ds.x[:, 0], torch.from_numpy(expected), atol=1e-6, rtol=0)
-    assert ds.x[0, 0, 0, 0] == 0.0 and ds.x[0, 0, 0, 1] == 1.0 and ds.x[0, 0, 0, 2] == 0.5
+    # torchvision's bytes: (v + 1) / 2 * 255, truncated (pair version 2).
+    written = np.array([[float(f"{v:.6f}") for v in row] for row in values], dtype=np.float32)
+    expected = ((written.reshape(3, 16, 16) + 1) / 2 * 255).astype(np.uint8) / 255.0
+    torch.testing.assert_close(ds.x[:, 0], torch.from_numpy(expected).float(), atol=1e-6, rtol=0)
+    assert ds.x[0, 0, 0, 0] == 0.0 and ds.x[0, 0, 0, 1] == 1.0 and ds.x[0, 0, 0, 2] == 127 / 255
 
     resized = load_usps(ctx(tmp_path), "train", size=28, channels=3)
     check_contract(resized, 3, (3, 28, 28), [0, 9, 5])
@@ -342,11 +345,11 @@ def test_usps_missing_and_corrupt(tmp_path):
     with pytest.raises(DataMissingError) as err:
         load_usps(ctx(tmp_path), "test")
     assert_one_line_missing(err, "usps.t.bz2", str(tmp_path), "--download")
-    (tmp_path / "usps.t.bz2").write_bytes(bz2.compress(b"11 1:0.5\n"))
+    (tmp_path / "usps.t.bz2").write_bytes(bz2.compress(usps_line(11, np.zeros(256)).encode()))
     with pytest.raises(DataCorruptError, match="label 11"):
         load_usps(ctx(tmp_path), "test")
-    (tmp_path / "usps.t.bz2").write_bytes(bz2.compress(b"3 257:0.5\n"))
-    with pytest.raises(DataCorruptError, match="line 1"):
+    (tmp_path / "usps.t.bz2").write_bytes(bz2.compress(b"3 1:0.5 2:0.5\n"))  # 2 of 256 values
+    with pytest.raises(DataCorruptError, match=r"usps\.t\.bz2"):
         load_usps(ctx(tmp_path), "test")
     (tmp_path / "usps.t.bz2").write_bytes(b"plain text, not bz2")
     with pytest.raises(DataCorruptError, match=r"usps\.t\.bz2"):

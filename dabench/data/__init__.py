@@ -2,7 +2,15 @@
 
 from dabench.data import catalog, digits, user_pairs  # noqa: F401  (register pairs)
 from dabench.data.base import Batch, TensorImageDataset
-from dabench.data.pairs import PAIRS, DataContext, Domain, Pair, PairSplits, make_splits
+from dabench.data.pairs import (
+    PAIRS,
+    DataContext,
+    Domain,
+    Pair,
+    PairSplits,
+    make_splits,
+    skipped_images,
+)
 
 __all__ = [
     "PAIRS",
@@ -13,6 +21,7 @@ __all__ = [
     "PairSplits",
     "TensorImageDataset",
     "make_splits",
+    "skipped_images",
 ]
 
 # Third-party entries of this registry (entry point group dabench.pairs).

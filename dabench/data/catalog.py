@@ -192,6 +192,7 @@ def _add(
     note: str = "",
     tags: tuple[str, ...] = (),
     class_map: str | None = None,
+    version: int = 1,
 ) -> None:
     desc = f"{src.description} -> {tgt.description}" + (f"; {note}" if note else "")
     PAIRS.add(
@@ -206,12 +207,14 @@ def _add(
             default_backbone=backbone,
             tags=tags,
             class_map=class_map,
+            version=version,
         ),
     )
 
 
-_add("mnist2usps", MNIST_28, USPS_28, DIGIT_CLASSES, (1, 28, 28), "dann_digits", tags=("digits",))
-_add("usps2mnist", USPS_28, MNIST_28, DIGIT_CLASSES, (1, 28, 28), "dann_digits", tags=("digits",))
+# Version 2: USPS pixels are torchvision's uint8 bytes, no longer the file's floats.
+for _name, _src, _tgt in (("mnist2usps", MNIST_28, USPS_28), ("usps2mnist", USPS_28, MNIST_28)):
+    _add(_name, _src, _tgt, DIGIT_CLASSES, (1, 28, 28), "dann_digits", tags=("digits",), version=2)
 _add(
     "svhn2mnist", SVHN_32, MNIST_32RGB, DIGIT_CLASSES, (3, 32, 32), "dann_digits", tags=("digits",)
 )
@@ -300,7 +303,9 @@ def _visda_folder(ctx: DataContext, split: str) -> Dataset:
             f"VisDA-2017 {split} images missing under {ctx.root}: expected visda/{split}/<class>/*; "
             f"VisDA has no automatic download here: extract {split}.tar into {ctx.root / 'visda'}"
         )
-    return sources.load_image_folder(path, VISDA_CLASSES, size=224, channels=3)
+    return sources.load_image_folder(
+        path, VISDA_CLASSES, size=224, channels=3, bad_images=ctx.bad_images
+    )
 
 
 _add(

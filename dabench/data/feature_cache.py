@@ -101,6 +101,9 @@ def dataset_digest(ds: Dataset) -> str:
         idx = getattr(ds, "indices", None)
         base = getattr(ds, "dataset", ds)
         h.update(f"{type(base).__qualname__}|{getattr(base, 'root', '')}|{idx}".encode())
+        skipped = getattr(base, "skipped", None)
+        if skipped:  # data.bad_images=skip: member indices then point at other files
+            h.update(("skipped|" + "|".join(map(str, skipped))).encode())
     return h.hexdigest()[:16]
 
 

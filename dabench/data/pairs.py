@@ -23,16 +23,21 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DataContext:
-    """Where data lives and whether it may be fetched."""
+    """Where data lives, whether it may be fetched, and what to do with image
+    files that do not decode (``bad_images``: "error" or "skip", see
+    :mod:`dabench.data.sources.decode`)."""
 
     root: Path
     download: bool = False
+    bad_images: str = "error"
 
     @staticmethod
-    def default(root: str | Path | None = None, download: bool = False) -> DataContext:
+    def default(
+        root: str | Path | None = None, download: bool = False, bad_images: str = "error"
+    ) -> DataContext:
         if root is None:
             root = os.environ.get("DABENCH_DATA") or Path.home() / ".cache" / "dabench"
-        return DataContext(Path(root).expanduser(), download)
+        return DataContext(Path(root).expanduser(), download, bad_images)
 
 
 @dataclass(frozen=True)
@@ -192,3 +197,26 @@ def make_splits(
         target_val=_subset(tgt, t_val),
         target_test=test,
     )
+
+
+def _skipped_files(ds: Dataset) -> int:
+    while not hasattr(ds, "skipped") and hasattr(ds, "ds"):  # through relabelling wrappers
+        ds = ds.ds  # type: ignore[attr-defined]
+    return len(getattr(ds, "skipped", ()))
+
+
+def skipped_images(pair: Pair, ctx: DataContext, need_source: bool = True) -> dict[str, int]:
+    """With ``ctx.bad_images == "skip"``, how many undecodable image files
+    each side left out (``data_skipped_images_{source,target}``), for the run
+    record's ``extra``; empty under ``error``. Reads the domains already
+    loaded by :func:`make_splits`."""
+    if ctx.bad_images != "skip":
+        return {}
+    counts = {"data_skipped_images_source": 0, "data_skipped_images_target": 0}
+    if need_source:
+        counts["data_skipped_images_source"] = _skipped_files(_load_domain(pair.source, ctx))
+    target = _skipped_files(_load_domain(pair.target, ctx))
+    if pair.target.load_test is not None:
+        target += _skipped_files(_load_domain_test(pair.target, ctx))
+    counts["data_skipped_images_target"] = target
+    return counts

@@ -27,7 +27,13 @@ from typing import Any
 
 from dabench.config import CONFIG_DIR, load_yaml
 from dabench.data.pairs import PAIRS, DataContext, Domain, Pair
-from dabench.data.sources.common import ImageFileDataset, list_images, list_subfolders
+from dabench.data.sources.common import (
+    ImageFileDataset,
+    enumerate_items,
+    list_images,
+    list_subfolders,
+    screened_dataset,
+)
 from dabench.errors import DataMissingError, UserError
 
 KEYS = {
@@ -66,6 +72,11 @@ def _folder_domain(
                 f"pair {name!r}: {side} folder {root} does not exist; it must hold one sub-folder of images per class"
             )
         folders = list_subfolders(root)
+        if not folders:
+            raise DataMissingError(
+                f"pair {name!r}: {side} folder {root} has no class sub-folders; "
+                f"expected {root}/<class>/*.jpg"
+            )
         named = {rename.get(f, f): f for f in folders}
         missing = sorted(set(classes) - set(named))
         extra = [] if ignore_extra else sorted(set(named) - set(classes))
@@ -76,14 +87,7 @@ def _folder_domain(
                 + (f"; unexpected: {', '.join(extra)}" if extra else "")
                 + " (fix the folders, or map them with class_map)"
             )
-        paths, targets = [], []
-        for i, c in enumerate(classes):
-            files = list_images(root / named[c])
-            paths += files
-            targets += [i] * len(files)
-        if not paths:
-            raise DataMissingError(f"pair {name!r}: no images under {root}")
-        return ImageFileDataset(paths, targets, classes, size=size, channels=3)
+        return _folder_images(f"pair {name!r}: {side}", root, classes, named, size, ctx.bad_images)
 
     return Domain(
         f"{name}_{side}",
@@ -92,6 +96,32 @@ def _folder_domain(
         where=lambda ctx: [_root(ctx, path)],
         offline=False,
     )
+
+
+def _folder_images(
+    what: str,
+    root: Path,
+    classes: tuple[str, ...],
+    folder_of: dict[str, str],
+    size: int,
+    bad_images: str,
+) -> ImageFileDataset:
+    """The RGB images of each class's folder (``folder_of[class]``); a class
+    folder without images is an error, and undecodable files follow
+    ``bad_images`` (:mod:`dabench.data.sources.decode`)."""
+    paths, targets, empty = [], [], []
+    for i, c in enumerate(classes):
+        files = list_images(root / folder_of[c])
+        if not files:
+            empty.append(folder_of[c])
+        paths += files
+        targets += [i] * len(files)
+    if empty:
+        raise DataMissingError(
+            f"{what} class folders with no .jpg/.jpeg/.png/.bmp images in {root}: "
+            f"{enumerate_items(empty)}; add images to them or leave the class out"
+        )
+    return screened_dataset(paths, targets, classes, size, 3, bad_images, f"{what} {root}")
 
 
 def parse_user_pair(data: dict[str, Any], origin: str) -> Pair:

@@ -149,6 +149,20 @@ def _fairness_notes(chosen: dict[tuple[str, str], list[Trial]], notes: list[str]
             )
 
 
+def _skipped_images_note(records: list[RunRecord], notes: list[str]) -> None:
+    """Runs made with data.bad_images=skip that left undecodable images out."""
+    skipped = {
+        r.run_id: sum(v for k, v in r.extra.items() if k.startswith("data_skipped_images"))
+        for r in records
+    }
+    hit = [n for n in skipped.values() if n]
+    if hit:
+        notes.append(
+            f"{len(hit)} run(s) left out undecodable images (data.bad_images=skip; "
+            f"up to {max(hit)} per run, see data_skipped_images_* in their records)."
+        )
+
+
 def build_leaderboard(
     records: list[RunRecord], metric: str = "acc", selection: str = "source_val"
 ) -> Leaderboard:
@@ -185,6 +199,7 @@ def _build(records: list[RunRecord], metric: str, selection: str) -> Leaderboard
     usable = _newest_versions(records, notes)
     chosen, main_cells = pick_rows(usable, notes)
     _fairness_notes({k: v for k, v in chosen.items() if k in main_cells}, notes)
+    _skipped_images_note(usable, notes)
 
     rows: dict[str, dict[str, Any]] = {}
     trial_rows = []

@@ -1,5 +1,10 @@
 """Loaders that read real on-disk dataset formats into torch Datasets.
 
+Array datasets are parsed by torchvision's own readers (CIFAR-10, STL-10,
+SVHN, USPS, extracted IDX); dabench keeps the layout checks, the one-line
+errors and a parser only for gzipped IDX files. Image files are decoded by
+:mod:`dabench.data.sources.decode`.
+
 Every loader returns a Dataset whose items are ``(float32 CHW image in [0, 1],
 int label)`` and which exposes ``targets`` and ``classes`` without decoding an
 image. Small datasets come back in memory (:class:`TensorImageDataset`), large

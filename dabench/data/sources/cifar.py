@@ -1,89 +1,56 @@
-"""CIFAR-10 from the python-pickle release (the layout torchvision downloads).
+"""CIFAR-10 from the python-pickle release, read by torchvision's ``CIFAR10``.
 
 ``<root>/cifar-10-batches-py/`` holds ``data_batch_1`` .. ``data_batch_5``
-(train, 10,000 images each), ``test_batch`` and ``batches.meta``. Each batch is
-a pickled dict whose ``data`` is a uint8 (N, 3072) array, one row per image:
-1,024 red, then 1,024 green, then 1,024 blue values, each plane row-major;
-``labels`` is a list of ints; ``batches.meta`` holds ``label_names``. The
-release was pickled by Python 2, so keys may come back as ``str`` or ``bytes``.
+(train), ``test_batch`` and ``batches.meta``, as ``cifar-10-python.tar.gz``
+extracts (and as torchvision downloads it). torchvision insists on all six
+batches for either split, so dabench does too.
 """
 
 from __future__ import annotations
 
 import logging
-import pickle
-from pathlib import Path
 
 import numpy as np
 import torch
+from torchvision.datasets import CIFAR10
 
 from dabench.data.base import TensorImageDataset
 from dabench.data.pairs import DataContext
 from dabench.data.sources.common import (
-    DataCorruptError,
+    check_labels,
     check_shape,
     check_split,
     ensure_files,
-    one_line,
     to_unit_images,
+    torchvision_read,
 )
 
 log = logging.getLogger(__name__)
 
-CIFAR10_DIR = "cifar-10-batches-py"
-_BATCHES = {
-    "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
-    "test": ("test_batch",),
-}
-_META = "batches.meta"
-LAYOUT = tuple(f"{CIFAR10_DIR}/{name}" for name in (*_BATCHES["train"], "test_batch", _META))
+CIFAR10_DIR = CIFAR10.base_folder
+_TRAIN = tuple(name for name, _ in CIFAR10.train_list)
+_TEST = tuple(name for name, _ in CIFAR10.test_list)
+_META = CIFAR10.meta["filename"]
+LAYOUT = tuple(f"{CIFAR10_DIR}/{name}" for name in (*_TRAIN, *_TEST, _META))
+
+
+class _CIFAR10Files(CIFAR10):
+    """torchvision's reader without its md5 pass over all seven files on every
+    load: dabench checks that they exist, and their checksums when it downloads
+    them or runs `dabench data prepare`."""
+
+    train_list = [[name, None] for name in _TRAIN]
+    test_list = [[name, None] for name in _TEST]
+    meta = {**CIFAR10.meta, "md5": None}
 
 
 def cifar10_files(split: str) -> list[str]:
-    """Paths, relative to the data root, that ``split`` needs."""
-    check_split(split, tuple(_BATCHES))
-    return [f"{CIFAR10_DIR}/{name}" for name in (*_BATCHES[split], _META)]
-
-
-def _text(value: str | bytes) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
-
-
-def _unpickle(path: Path) -> dict[str, object]:
-    try:
-        with open(path, "rb") as f:
-            # latin1 is what NumPy arrays pickled by Python 2 need.
-            obj = pickle.load(f, encoding="latin1")
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as e:
-        raise DataCorruptError(
-            f"corrupt CIFAR-10 file {path} ({one_line(e)}); delete it and fetch it again"
-        ) from e
-    if not isinstance(obj, dict):
-        raise DataCorruptError(f"corrupt CIFAR-10 file {path}: expected a pickled dict")
-    return {_text(k): v for k, v in obj.items()}
-
-
-def _read_batch(path: Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    batch = _unpickle(path)
-    if "data" not in batch or "labels" not in batch:
-        raise DataCorruptError(f"corrupt CIFAR-10 batch {path}: no 'data'/'labels' entries")
-    data = np.asarray(batch["data"], dtype=np.uint8)
-    labels = np.asarray(batch["labels"], dtype=np.int64)
-    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(labels):
-        raise DataCorruptError(
-            f"corrupt CIFAR-10 batch {path}: data {data.shape} and {len(labels)} labels, "
-            "expected (N, 3072) and N"
-        )
-    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
-        raise DataCorruptError(
-            f"corrupt CIFAR-10 batch {path}: labels outside 0..{num_classes - 1}"
-        )
-    return data.reshape(-1, 3, 32, 32), labels
+    """Paths, relative to the data root, that loading ``split`` needs."""
+    check_split(split, ("train", "test"))
+    return list(LAYOUT)
 
 
 def _download(ctx: DataContext) -> None:
-    from torchvision.datasets import CIFAR10
-
     CIFAR10(str(ctx.root), train=True, download=True)  # one archive holds both splits
 
 
@@ -101,14 +68,14 @@ def load_cifar10(
         "CIFAR-10",
         lambda: _download(ctx),
         f"extract cifar-10-python.tar.gz so that {ctx.root / CIFAR10_DIR} holds them",
+        archive=CIFAR10.filename,
     )
-    *batch_paths, meta_path = paths
-    meta = _unpickle(meta_path)
-    if "label_names" not in meta:
-        raise DataCorruptError(f"corrupt CIFAR-10 file {meta_path}: no 'label_names' entry")
-    classes = [_text(name) for name in meta["label_names"]]  # type: ignore[attr-defined]
-    parts = [_read_batch(p, len(classes)) for p in batch_paths]
-    x = np.concatenate([d for d, _ in parts])
-    y = np.concatenate([t for _, t in parts])
+    read = [p for p in paths if p.name in (_TRAIN if split == "train" else _TEST) + (_META,)]
+    ds = torchvision_read(
+        "CIFAR-10", read, lambda: _CIFAR10Files(str(ctx.root), train=split == "train")
+    )
+    y = np.asarray(ds.targets, dtype=np.int64)
+    check_labels("CIFAR-10", read[0].parent, y, 0, len(ds.classes) - 1)
+    x = np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2))  # torchvision keeps HWC
     log.info("CIFAR-10 %s: %d images", split, len(y))
-    return TensorImageDataset(to_unit_images(x, size, channels), torch.from_numpy(y), classes)
+    return TensorImageDataset(to_unit_images(x, size, channels), torch.from_numpy(y), ds.classes)

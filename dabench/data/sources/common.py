@@ -13,17 +13,19 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch.utils.data import Dataset
 
 from dabench.data.pairs import DataContext
-from dabench.errors import DataMissingError, UserError
+from dabench.data.sources.decode import BadImageError, decode_image, screen_images
+from dabench.errors import DataCorruptError, DataMissingError, UserError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DIGIT_CLASSES = tuple(str(i) for i in range(10))
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
@@ -31,10 +33,6 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 # file-backed datasets turn colour into grey the same way.
 _LUMA = (0.299, 0.587, 0.114)
 _LISTED = 10  # how many missing items an error names before "and N more"
-
-
-class DataCorruptError(UserError):
-    """A dataset file is on disk but cannot be read as its format says."""
 
 
 def one_line(text: object) -> str:
@@ -87,12 +85,75 @@ def require_files(
     return [ctx_root / p for p in relative_paths]
 
 
-def run_download(dataset_name: str, fetch: Callable[[], object]) -> None:
-    """Run a download, turning network and checksum failures into a user error."""
+def refetch_hint(files: Sequence[Path]) -> str:
+    """How to replace unreadable dataset files."""
+    it = "it" if len(files) == 1 else "them"
+    return (
+        f"delete {it} and run `dabench data prepare <pair>` (or pass --download) "
+        "to fetch a checksum-verified copy"
+    )
+
+
+def torchvision_read(dataset_name: str, files: Sequence[Path], read: Callable[[], T]) -> T:
+    """Run ``read`` (a torchvision dataset class or reader over ``files``),
+    turning whatever it raises on a bad file into one :class:`DataCorruptError`
+    that names the files and the fix.
+
+    torchvision's readers fail on a truncated or altered file with whatever the
+    parser hit first (a bare ``AssertionError``, a reshape ``ValueError``, an
+    unpickling error, ...), so every exception of ``read`` is taken as bad data.
+    """
+    try:
+        return read()
+    except Exception as e:  # noqa: BLE001 - see the docstring
+        why = one_line(e) or "no details"
+        raise DataCorruptError(
+            f"cannot read {dataset_name} {describe_files(files)} "
+            f"({type(e).__name__}: {why}); {refetch_hint(files)}"
+        ) from e
+
+
+def describe_files(files: Sequence[Path]) -> str:
+    """``/d/a`` for one file, ``a, b, c in /d`` for several in one folder."""
+    if len(files) == 1:
+        return f"file {files[0]}"
+    parents = {f.parent for f in files}
+    if len(parents) == 1:
+        return f"files {enumerate_items([f.name for f in files], 4)} in {files[0].parent}"
+    return f"files {enumerate_items([str(f) for f in files], 4)}"
+
+
+def check_labels(dataset_name: str, path: Path, labels: np.ndarray, low: int, high: int) -> None:
+    """Labels must lie in ``low..high`` (as stored in ``path``)."""
+    if len(labels) and (labels.min() < low or labels.max() > high):
+        bad = int(labels[(labels < low) | (labels > high)][0])
+        raise DataCorruptError(
+            f"corrupt {dataset_name} labels in {path}: label {bad} outside {low}..{high}; "
+            f"{refetch_hint([path])}"
+        )
+
+
+def run_download(
+    dataset_name: str,
+    fetch: Callable[[], object],
+    root: Path | None = None,
+    check: Sequence[Path] = (),
+) -> None:
+    """Run a download, turning network and checksum failures into a user error.
+
+    torchvision checks each download with ``check_integrity`` and says only
+    "File not found or corrupted"; on failure the published checksums of the
+    files under ``check`` are compared, so the error names the file that does
+    not match.
+    """
     log.info("downloading %s", dataset_name)
     try:
         fetch()
     except (OSError, RuntimeError) as e:  # URLError is an OSError; md5 mismatch a RuntimeError
+        if root is not None and check:
+            from dabench.data.sources.checksums import verify_present
+
+            verify_present(root, list(check))  # raises, naming each mismatching file
         raise DataMissingError(
             f"{dataset_name} download failed ({one_line(e)}); check the network, "
             "or place the files by hand and run without --download"
@@ -105,14 +166,18 @@ def ensure_files(
     dataset_name: str,
     fetch: Callable[[], object] | None,
     manual_hint: str,
+    archive: str | None = None,
 ) -> list[Path]:
     """Like :func:`require_files`, fetching first when files are missing,
-    ``fetch`` exists and ``ctx.download`` allows it."""
+    ``fetch`` exists and ``ctx.download`` allows it. ``archive``: the file the
+    download saves at the root before extracting it, if any."""
     if fetch is None:
         hint = manual_hint
     elif ctx.download:
         if missing_files(ctx.root, relative_paths):
-            run_download(dataset_name, fetch)
+            tops = dict.fromkeys(rel.split("/")[0] for rel in relative_paths)
+            check = [ctx.root / t for t in (*tops, *([archive] if archive else []))]
+            run_download(dataset_name, fetch, ctx.root, check)
         hint = f"the download did not produce them; {manual_hint}"
     else:
         hint = f"pass --download to fetch them, or {manual_hint}"
@@ -157,29 +222,8 @@ def to_unit_images(
     return out
 
 
-def _pil_mode(image: Image.Image, channels: int | None) -> str:
-    if channels == 1:
-        return "L"
-    if channels == 3:
-        return "RGB"
-    # Native: grey stays grey; palette, alpha and CMYK images become RGB so a
-    # folder of mixed files still yields one of two layouts.
-    return "L" if image.mode in ("1", "L", "LA", "I", "I;16", "F") else "RGB"
-
-
-def load_image(path: Path, size: int | None = None, channels: int | None = None) -> torch.Tensor:
-    """Decode one image file to a float32 (C, H, W) tensor in [0, 1]."""
-    try:
-        with Image.open(path) as image:
-            image = image.convert(_pil_mode(image, channels))
-            if size is not None and image.size != (size, size):
-                image = image.resize((size, size), Image.Resampling.BILINEAR)
-            array = np.asarray(image, dtype=np.uint8)
-    except (OSError, SyntaxError, ValueError) as e:  # PIL's errors for unreadable files
-        raise DataCorruptError(f"cannot decode image {path}: {one_line(e)}") from e
-    if array.ndim == 2:
-        array = array[:, :, None]
-    return torch.from_numpy(array.transpose(2, 0, 1).copy()).float().div_(255.0)
+# One image file -> float32 (C, H, W) in [0, 1]; the mode rules live in decode.py.
+load_image = decode_image
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -204,7 +248,9 @@ def list_subfolders(folder: Path) -> list[str]:
 class ImageFileDataset(Dataset):
     """Image files with labels, decoded with PIL on access.
 
-    ``targets`` and ``classes`` are known without opening a single image.
+    ``targets`` and ``classes`` are known without opening a single image;
+    ``skipped`` lists files left out because they do not decode
+    (``data.bad_images=skip``, see :mod:`dabench.data.sources.decode`).
     """
 
     def __init__(
@@ -214,6 +260,7 @@ class ImageFileDataset(Dataset):
         classes: Sequence[str],
         size: int | None = None,
         channels: int | None = None,
+        skipped: Sequence[Path] = (),
     ) -> None:
         check_shape(size, channels)
         if len(paths) != len(targets):
@@ -223,9 +270,34 @@ class ImageFileDataset(Dataset):
         self.classes = list(classes)
         self.size = size
         self.channels = channels
+        self.skipped = [Path(p) for p in skipped]
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return load_image(self.paths[i], self.size, self.channels), int(self.targets[i])
+        return decode_image(self.paths[i], self.size, self.channels), int(self.targets[i])
+
+
+def screened_dataset(
+    paths: Sequence[Path],
+    targets: Sequence[int],
+    classes: Sequence[str],
+    size: int | None,
+    channels: int | None,
+    bad_images: str,
+    what: str,
+) -> ImageFileDataset:
+    """An :class:`ImageFileDataset` of ``paths``, undecodable files left out
+    under ``bad_images="skip"``; a class left without a decodable image is an
+    error, never a silently missing class."""
+    kept, kept_targets, skipped = screen_images(paths, targets, bad_images, what, size, channels)
+    if skipped:
+        left = set(kept_targets)
+        lost = [c for i, c in enumerate(classes) if i in set(targets) and i not in left]
+        if lost:
+            raise BadImageError(
+                f"{what}: no image of class {enumerate_items(lost)} decodes (e.g. {skipped[0]}); "
+                "replace or delete the bad files"
+            )
+    return ImageFileDataset(kept, kept_targets, classes, size, channels, skipped=skipped)

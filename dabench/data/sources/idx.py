@@ -1,5 +1,15 @@
 """MNIST and Fashion-MNIST from IDX files, plain or gzipped.
 
+Extracted files, as torchvision's download leaves them, are read by
+torchvision's IDX reader (``torchvision.datasets.mnist.read_image_file`` and
+``read_label_file``, what its ``MNIST`` class calls), one split at a time: the
+class itself is not used because it refuses to load one split unless all four
+files of both are present. Gzipped files are read by :func:`read_idx`, our own
+parser, because torchvision's reader opens only uncompressed files and Debian's
+``dataset-fashion-mnist`` installs only the ``.gz`` files, outside any
+torchvision layout; :func:`read_idx` also says what is wrong with a bad header
+where torchvision's reader fails on a bare ``assert``.
+
 An IDX file opens with a 4-byte magic number: two zero bytes, a type code
 (0x08 = uint8, ...) and the number of dimensions; then one big-endian uint32
 per dimension; then the values, big-endian, row-major. Images are
@@ -34,8 +44,10 @@ from dabench.data.sources.common import (
     check_split,
     missing_error,
     one_line,
+    refetch_hint,
     run_download,
     to_unit_images,
+    torchvision_read,
 )
 
 log = logging.getLogger(__name__)
@@ -70,11 +82,11 @@ def read_idx(path: Path, ndim: int | None = None) -> np.ndarray:
             raw = f.read()
     except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError
         raise DataCorruptError(
-            f"corrupt IDX file {path} ({one_line(e)}); delete it and fetch it again"
+            f"corrupt IDX file {path} ({one_line(e)}); {refetch_hint([path])}"
         ) from e
 
     def corrupt(why: str) -> DataCorruptError:
-        return DataCorruptError(f"corrupt IDX file {path}: {why}; delete it and fetch it again")
+        return DataCorruptError(f"corrupt IDX file {path}: {why}; {refetch_hint([path])}")
 
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise corrupt(f"bad magic number {raw[:4].hex() or '(empty file)'}")
@@ -91,6 +103,23 @@ def read_idx(path: Path, ndim: int | None = None) -> np.ndarray:
         raise corrupt(f"header says shape {shape} ({expected} bytes), found {len(raw) - header}")
     data = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     return data.astype(dtype.newbyteorder("="))  # a writable, native-endian copy
+
+
+def _read_pair(
+    dataset_name: str, images_path: Path, labels_path: Path
+) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, 28, 28) uint8 and labels (N,) int64: torchvision's reader for
+    extracted files, :func:`read_idx` for gzipped ones."""
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
+    def read(path: Path, ndim: int, tv_reader: Callable) -> np.ndarray:
+        if path.suffix == ".gz":
+            return read_idx(path, ndim=ndim)
+        return torchvision_read(dataset_name, [path], lambda: tv_reader(str(path))).numpy()
+
+    images = read(images_path, 3, read_image_file)
+    labels = read(labels_path, 1, read_label_file).astype(np.int64)
+    return images, labels
 
 
 def _find(folders: Sequence[Path], names: Sequence[str]) -> list[Path] | None:
@@ -123,7 +152,7 @@ def _load(
     names = idx_names(split)
     paths = _find(folders, names)
     if paths is None and ctx.download:
-        run_download(dataset_name, fetch)
+        run_download(dataset_name, fetch, ctx.root, [folders[0]])
         paths = _find(folders, names)
     if paths is None:
         primary = folders[0]
@@ -139,8 +168,7 @@ def _load(
             + (f" (also looked in {where}{extra_hint})" if where else ""),
         )
     images_path, labels_path = paths
-    images = read_idx(images_path, ndim=3)
-    labels = read_idx(labels_path, ndim=1).astype(np.int64)
+    images, labels = _read_pair(dataset_name, images_path, labels_path)
     if len(images) != len(labels):
         raise DataCorruptError(
             f"{dataset_name} {split}: {len(images)} images in {images_path} "

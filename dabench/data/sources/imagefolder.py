@@ -23,6 +23,7 @@ from dabench.data.sources.common import (
     enumerate_items,
     list_images,
     list_subfolders,
+    screened_dataset,
 )
 from dabench.errors import DataMissingError, UserError
 
@@ -141,12 +142,14 @@ def load_image_folder(
     classes: Sequence[str] | None = None,
     size: int | None = None,
     channels: int | None = None,
+    bad_images: str = "error",
 ) -> ImageFileDataset:
     """A lazy dataset of ``path/<class>/**/*.{jpg,jpeg,png,bmp}``.
 
     Without ``classes`` the classes are the sorted sub-folder names. With it,
     the sub-folders must be exactly those names (each holding at least one
-    image), and label ``i`` is ``classes[i]``.
+    image), and label ``i`` is ``classes[i]``. ``bad_images`` says what an
+    undecodable file does (:mod:`dabench.data.sources.decode`).
     """
     check_shape(size, channels)
     path = Path(path)
@@ -188,10 +191,12 @@ def load_image_folder(
     if empty:
         raise DataMissingError(
             f"image folder {path}: no .jpg/.jpeg/.png/.bmp images in class folders "
-            f"{enumerate_items(empty)}"
+            f"{enumerate_items(empty)}; add images to them or remove them from the class list"
         )
     log.info("image folder %s: %d images in %d classes", path, len(paths), len(classes))
-    return ImageFileDataset(paths, targets, classes, size, channels)
+    return screened_dataset(
+        paths, targets, classes, size, channels, bad_images, f"image folder {path}"
+    )
 
 
 def _check_domain(dataset_name: str, domain: str, domains: Sequence[str]) -> None:
@@ -235,11 +240,13 @@ def load_office31(
     ctx: DataContext, domain: str, size: int | None = None, channels: int | None = None
 ) -> ImageFileDataset:
     """Office-31 ``domain`` ("amazon", "dslr", "webcam"), lazy, 31 classes."""
-    return load_image_folder(office31_path(ctx, domain), OFFICE31_CLASSES, size, channels)
+    path = office31_path(ctx, domain)
+    return load_image_folder(path, OFFICE31_CLASSES, size, channels, ctx.bad_images)
 
 
 def load_officehome(
     ctx: DataContext, domain: str, size: int | None = None, channels: int | None = None
 ) -> ImageFileDataset:
     """Office-Home ``domain`` ("Art", "Clipart", "Product", "Real_World"), lazy, 65 classes."""
-    return load_image_folder(officehome_path(ctx, domain), OFFICEHOME_CLASSES, size, channels)
+    path = officehome_path(ctx, domain)
+    return load_image_folder(path, OFFICEHOME_CLASSES, size, channels, ctx.bad_images)

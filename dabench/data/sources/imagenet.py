@@ -27,6 +27,7 @@ from dabench.data.sources.common import (
     check_split,
     list_images,
     missing_error,
+    screened_dataset,
 )
 from dabench.errors import UserError
 
@@ -162,6 +163,12 @@ def load_imagenet_subset(
     else:
         items = _from_flat_val(ctx, wnid_to_class)
     log.info("ImageNet %s: %d images of %d synsets", split, len(items), len(wnid_to_class))
-    return ImageFileDataset(
-        [p for p, _ in items], [c for _, c in items], list(classes), size, channels
+    return screened_dataset(
+        [p for p, _ in items],
+        [c for _, c in items],
+        list(classes),
+        size,
+        channels,
+        ctx.bad_images,
+        f"ImageNet {split}",
     )

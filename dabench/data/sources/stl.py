@@ -1,67 +1,56 @@
-"""STL-10 from its binary release (the layout torchvision downloads).
+"""STL-10 from its binary release, read by torchvision's ``STL10``.
 
-``<root>/stl10_binary/`` holds ``{train,test}_X.bin``: raw uint8 images of
-3x96x96, each channel stored column-major (Fortran order, as MATLAB writes
-it), so a plain (N, 3, 96, 96) reshape yields (N, C, W, H) and needs a
-transpose; ``{train,test}_y.bin``: one uint8 label 1..10 per image; and
-``class_names.txt``: one class name per line.
+``<root>/stl10_binary/`` holds ``{train,test}_X.bin``, ``{train,test}_y.bin``
+(labels 1..10) and ``class_names.txt``, as ``stl10_binary.tar.gz`` extracts.
+The 100,000 unlabelled images (``unlabeled_X.bin``) are not needed.
 """
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import numpy as np
 import torch
+from torchvision.datasets import STL10
 
 from dabench.data.base import TensorImageDataset
 from dabench.data.pairs import DataContext
 from dabench.data.sources.common import (
     DataCorruptError,
+    check_labels,
     check_shape,
     check_split,
     ensure_files,
+    refetch_hint,
     to_unit_images,
+    torchvision_read,
 )
 
 log = logging.getLogger(__name__)
 
-STL10_DIR = "stl10_binary"
-_SIDE = 96
-_IMAGE_BYTES = 3 * _SIDE * _SIDE
-_CLASS_NAMES = "class_names.txt"
+STL10_DIR = STL10.base_folder
+_LABELLED = [name for name, _ in STL10.train_list[:2] + STL10.test_list]  # no unlabeled_X.bin
+_CLASS_NAMES = STL10.class_names_file
 _SPLITS = ("train", "test")
-LAYOUT = tuple(
-    f"{STL10_DIR}/{name}"
-    for name in ("train_X.bin", "train_y.bin", "test_X.bin", "test_y.bin", _CLASS_NAMES)
-)
+LAYOUT = tuple(f"{STL10_DIR}/{name}" for name in (*_LABELLED, _CLASS_NAMES))
+
+
+class _STL10Files(STL10):
+    """torchvision's reader, checking only that the labelled files exist: its
+    own check hashes all five files on every load, the 2.6 GB unlabelled one
+    included. Checksums are verified on download and by `dabench data prepare`."""
+
+    train_list = [[name, None] for name in _LABELLED[:2]]
+    test_list = [[name, None] for name in _LABELLED[2:]]
 
 
 def stl10_files(split: str) -> list[str]:
-    """Paths, relative to the data root, that ``split`` needs."""
+    """Paths, relative to the data root, that loading ``split`` needs."""
     check_split(split, _SPLITS)
-    return [
-        f"{STL10_DIR}/{split}_X.bin",
-        f"{STL10_DIR}/{split}_y.bin",
-        f"{STL10_DIR}/{_CLASS_NAMES}",
-    ]
-
-
-def _read_images(path: Path) -> np.ndarray:
-    raw = np.fromfile(path, dtype=np.uint8)
-    if raw.size == 0 or raw.size % _IMAGE_BYTES:
-        raise DataCorruptError(
-            f"corrupt STL-10 file {path}: {raw.size} bytes is not a whole number of "
-            f"{_IMAGE_BYTES}-byte images; delete it and fetch it again"
-        )
-    # Column-major planes: the last two axes come out as (column, row).
-    return raw.reshape(-1, 3, _SIDE, _SIDE).transpose(0, 1, 3, 2)
+    return list(LAYOUT)
 
 
 def _download(ctx: DataContext, split: str) -> None:
-    from torchvision.datasets import STL10
-
     STL10(str(ctx.root), split=split, download=True)
 
 
@@ -73,25 +62,27 @@ def load_stl10(
 ) -> TensorImageDataset:
     """STL-10 labelled ``split`` ("train" or "test") in memory (3x96x96 native)."""
     check_shape(size, channels)
-    x_path, y_path, names_path = ensure_files(
+    paths = ensure_files(
         ctx,
         stl10_files(split),
         "STL-10",
         lambda: _download(ctx, split),
         f"extract stl10_binary.tar.gz so that {ctx.root / STL10_DIR} holds them",
+        archive=STL10.filename,
     )
-    classes = [line.strip() for line in names_path.read_text().splitlines() if line.strip()]
-    x = _read_images(x_path)
-    y = np.fromfile(y_path, dtype=np.uint8).astype(np.int64) - 1
-    if len(y) != len(x):
+    x_path, y_path = (p for p in paths if p.name.startswith(f"{split}_"))
+    names_path = paths[-1]
+    ds = torchvision_read(
+        "STL-10", [x_path, y_path], lambda: _STL10Files(str(ctx.root), split=split)
+    )
+    classes = [name.strip() for name in ds.classes if name.strip()]
+    y = ds.labels.astype(np.int64)  # torchvision subtracts 1 from the stored 1..10
+    if len(y) != len(ds.data):
         raise DataCorruptError(
-            f"corrupt STL-10 split {split!r}: {len(x)} images in {x_path.name} "
-            f"but {len(y)} labels in {y_path.name}"
+            f"corrupt STL-10 split {split!r}: {len(ds.data)} images in {x_path.name} "
+            f"but {len(y)} labels in {y_path.name}; {refetch_hint([x_path, y_path])}"
         )
-    if len(y) and (y.min() < 0 or y.max() >= len(classes)):
-        raise DataCorruptError(
-            f"corrupt STL-10 labels {y_path}: expected values 1..{len(classes)} "
-            f"(one per line of {names_path.name})"
-        )
-    log.info("STL-10 %s: %d images", split, len(y))
-    return TensorImageDataset(to_unit_images(x, size, channels), torch.from_numpy(y), classes)
+    # uint8 arithmetic: a stored 0 wraps to 255, so one upper bound catches both ends.
+    check_labels("STL-10", y_path, y, 0, len(classes) - 1)
+    log.info("STL-10 %s: %d images (class names from %s)", split, len(y), names_path.name)
+    return TensorImageDataset(to_unit_images(ds.data, size, channels), torch.from_numpy(y), classes)

@@ -1,36 +1,39 @@
-"""USPS handwritten digits in the bz2-compressed LIBSVM format torchvision downloads.
+"""USPS handwritten digits, read by torchvision's ``USPS``.
 
 ``<root>/usps.bz2`` (train, 7,291 images) and ``<root>/usps.t.bz2`` (test,
-2,007). Each line is ``label idx:value ...``: labels 1..10 stand for the
-digits 0..9, indices 1..256 walk a 16x16 image row by row, and values lie in
-[-1, 1]. LIBSVM is a sparse format, so an absent index means the value 0.
+2,007): the bz2-compressed LIBSVM files torchvision downloads, one image per
+line, ``label 1:v1 ... 256:v256`` with labels 1..10 for the digits 0..9 and
+values in [-1, 1], row by row. torchvision reads the 256 values in order
+(every line of the release lists all of them) and stores
+``uint8((v + 1) / 2 * 255)``, truncating; dabench uses those bytes as every
+torchvision-based codebase does (pair version 2; version 1 kept the floats).
 """
 
 from __future__ import annotations
 
-import bz2
 import logging
-from pathlib import Path
 
 import numpy as np
 import torch
+from torchvision.datasets import USPS
 
 from dabench.data.base import TensorImageDataset
 from dabench.data.pairs import DataContext
 from dabench.data.sources.common import (
     DIGIT_CLASSES,
     DataCorruptError,
+    check_labels,
     check_shape,
     check_split,
     ensure_files,
-    one_line,
+    refetch_hint,
     to_unit_images,
+    torchvision_read,
 )
 
 log = logging.getLogger(__name__)
 
-_SIDE = 16
-_FILES = {"train": "usps.bz2", "test": "usps.t.bz2"}
+_FILES = {split: name for split, (_url, name, _md5) in USPS.split_list.items()}
 LAYOUT = tuple(_FILES.values())
 
 
@@ -40,48 +43,7 @@ def usps_files(split: str) -> list[str]:
     return [_FILES[split]]
 
 
-def read_usps(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Parse a bz2 LIBSVM USPS file: float32 (N, 16, 16) in [-1, 1], int64 labels 0..9."""
-    images: list[np.ndarray] = []
-    labels: list[int] = []
-    try:
-        with bz2.open(path, "rt", encoding="ascii") as f:
-            for lineno, line in enumerate(f, 1):
-                parts = line.split()
-                if not parts:
-                    continue
-                try:
-                    image = np.zeros(_SIDE * _SIDE, dtype=np.float32)
-                    for item in parts[1:]:
-                        index, value = item.split(":")
-                        i = int(index)
-                        if not 1 <= i <= _SIDE * _SIDE:
-                            raise ValueError(f"feature index {i} outside 1..{_SIDE * _SIDE}")
-                        image[i - 1] = float(value)
-                    label = int(float(parts[0]))
-                except (ValueError, IndexError) as e:
-                    raise DataCorruptError(
-                        f"corrupt USPS file {path}, line {lineno}: {one_line(e)}"
-                    ) from e
-                if not 1 <= label <= 10:
-                    raise DataCorruptError(
-                        f"corrupt USPS file {path}, line {lineno}: label {label} outside 1..10"
-                    )
-                images.append(image)
-                labels.append(label - 1)
-    except (OSError, EOFError, UnicodeDecodeError) as e:
-        raise DataCorruptError(
-            f"corrupt USPS file {path} ({one_line(e)}); delete it and fetch it again"
-        ) from e
-    if not images:
-        raise DataCorruptError(f"corrupt USPS file {path}: no samples")
-    x = np.stack(images).reshape(-1, _SIDE, _SIDE)
-    return x, np.asarray(labels, dtype=np.int64)
-
-
 def _download(ctx: DataContext, split: str) -> None:
-    from torchvision.datasets import USPS
-
     USPS(str(ctx.root), train=split == "train", download=True)
 
 
@@ -100,9 +62,12 @@ def load_usps(
         lambda: _download(ctx, split),
         f"place the LIBSVM file {_FILES[split]} in {ctx.root}",
     )
-    x, y = read_usps(path)
-    x01 = np.clip((x + 1.0) / 2.0, 0.0, 1.0)[:, None]
+    ds = torchvision_read("USPS", [path], lambda: USPS(str(ctx.root), train=split == "train"))
+    y = np.asarray(ds.targets, dtype=np.int64)
+    if not len(y):
+        raise DataCorruptError(f"corrupt USPS file {path}: no samples; {refetch_hint([path])}")
+    check_labels("USPS", path, y + 1, 1, 10)  # reported as stored: 1..10
     log.info("USPS %s: %d images", split, len(y))
     return TensorImageDataset(
-        to_unit_images(x01, size, channels), torch.from_numpy(y), list(DIGIT_CLASSES)
+        to_unit_images(ds.data[:, None], size, channels), torch.from_numpy(y), list(DIGIT_CLASSES)
     )
