@@ -39,6 +39,12 @@ class Registry(Generic[T]):
             raise ValueError(f"{self.kind} names are lower snake case, got {name!r}")
         self._items[name] = obj
 
+    def replace(self, name: str, obj: T) -> None:
+        """Swap what ``name`` stands for (a user file edited while running)."""
+        if name not in self._items:
+            raise KeyError(name)
+        self._items[name] = obj
+
     def get(self, name: str) -> T:
         try:
             return self._items[name]
