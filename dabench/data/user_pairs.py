@@ -285,7 +285,8 @@ def register_recorded_pairs(records: Iterable[Any]) -> list[str]:
         if not Path(file).is_file():
             log.warning("pair %r: its file %s is gone", rec.pair, file)
             continue
-        name = register_user_pair(Path(file))
+        root = data.get("root")  # where the classes were read when it ran
+        name = register_user_pair(Path(file), Path(root).expanduser() if root else None)
         if PAIRS.get(name).origin_sha256 != data.get("pair_sha256"):
             log.warning("pair %r: %s changed since run %s", name, file, rec.run_id)
         done.append(name)

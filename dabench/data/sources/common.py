@@ -95,7 +95,7 @@ def run_download(dataset_name: str, fetch: Callable[[], object]) -> None:
     except (OSError, RuntimeError) as e:  # URLError is an OSError; md5 mismatch a RuntimeError
         raise DataMissingError(
             f"{dataset_name} download failed ({one_line(e)}); check the network, "
-            "or place the files by hand and run without --download"
+            "or place the files by hand (`dabench data status` shows where)"
         ) from e
 
 
