@@ -125,3 +125,21 @@ def test_pair_check_counts_images_per_class_and_fails_in_one_line(pair_file):
     assert "no images for cow (source)" in r.output
     r = CliRunner().invoke(main, ["pair", "check", str(pair_file.parent / "nope.yaml")])
     assert r.exit_code == 2 and "pair file not found" in r.output
+
+
+def test_working_directory_pairs_register_and_one_without_its_folders_is_skipped(
+    pair_file, tmp_path, monkeypatch, caplog
+):
+    from dabench.data.user_pairs import register_config_pairs
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DABENCH_DATA", str(tmp_path))
+    (tmp_path / "configs" / "pairs").mkdir(parents=True)
+    (tmp_path / "configs" / "pairs" / "pets.yaml").write_text(pair_file.read_text())
+    (tmp_path / "configs" / "pairs" / "ghost.yaml").write_text(
+        "name: ghost2none\nsource: nowhere\ntarget: nothing\n"
+    )
+    register_config_pairs()
+    assert PAIRS.get("photos2sketches").origin.endswith("configs/pairs/pets.yaml")
+    assert "ghost2none" not in PAIRS
+    assert "ghost.yaml not registered" in caplog.text and "nowhere does not exist" in caplog.text

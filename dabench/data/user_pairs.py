@@ -145,7 +145,9 @@ def _infer_classes(
         try:
             found[side] = set(_named_folders(name, root, side, renames[side]))
         except DataMissingError as e:
-            raise UserError(f"{origin}: cannot take the classes from the folders: {e}") from None
+            raise DataMissingError(
+                f"{origin}: cannot take the classes from the folders: {e}"
+            ) from None
     src, tgt = found["source"], found["target"]
     if ignore_extra:
         shared = sorted(src & tgt)
@@ -277,11 +279,13 @@ def register_recorded_pairs(records: Iterable[Any]) -> list[str]:
     names. A file that is gone is skipped (its records still report); one
     edited since is read as it is now, with a warning."""
     done: list[str] = []
+    seen: set[str] = set()
     for rec in records:
         data = (getattr(rec, "config", None) or {}).get("data") or {}
         file = data.get("pair_file")
-        if not file or rec.pair in PAIRS or rec.pair in done:
+        if not file or rec.pair in PAIRS or rec.pair in seen:
             continue
+        seen.add(rec.pair)
         if not Path(file).is_file():
             log.warning("pair %r: its file %s is gone", rec.pair, file)
             continue
@@ -320,11 +324,17 @@ def check_pair_file(path: Path, data_root: Path | None = None) -> tuple[Pair, li
 
 
 def register_config_pairs() -> None:
-    """Register ``configs/pairs/*.yaml`` from every layer of :mod:`dabench.home`."""
+    """Register ``configs/pairs/*.yaml`` from every layer of :mod:`dabench.home`.
+    A pair whose classes come from folders that are not there yet is left out
+    with a warning, so every other command still works (``--pair FILE`` and
+    ``dabench pair check FILE`` say why)."""
     from dabench.home import list_files
 
     for path in list_files("configs", "pairs").values():
-        register_user_pair(path)
+        try:
+            register_user_pair(path)
+        except DataMissingError as e:
+            log.warning("pair file %s not registered: %s", path, e)
 
 
 register_config_pairs()
