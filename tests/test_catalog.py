@@ -250,7 +250,8 @@ def test_user_defined_pair_runs_end_to_end_and_checks_classes(tmp_path, results_
         ("name: a2b\nsource: x\ntarget: y\nclasses: [a]\ncolour: red\n", "unknown key 'colour'"),
         ("name: a2b\nsource: x\nclasses: [a]\n", "missing key 'target'"),
         ("name: AB\nsource: x\ntarget: y\nclasses: [a]\n", "must be lower snake case"),
-        ("name: a2b\nsource: x\ntarget: y\n", "'classes' is required"),
+        # No classes: they come from the folders, which must be there.
+        ("name: a2b\nsource: x\ntarget: y\n", "cannot take the classes from the folders"),
         ("name: a2b\nsource: x\ntarget: y\nclasses: [a, a]\n", "distinct"),
     ],
 )
