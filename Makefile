@@ -11,7 +11,7 @@ STAMP := $(VENV)/.dabench-installed
 venv: $(STAMP)
 
 # Re-install when the package metadata changes; the stamp keeps repeated runs instant.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip "setuptools<81" wheel
 	$(BIN)/python -m pip install --quiet -e ".[dev]"

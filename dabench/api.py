@@ -136,6 +136,21 @@ def run(
     return record, False
 
 
+def recall_pairs(names: list[str], results: Path) -> None:
+    """Register the user pairs among ``names`` that runs in ``results`` were
+    made on (from the pair files their records name), so ``--pair NAME`` works
+    after ``--pair FILE.yaml`` in another process."""
+    from dabench.data import PAIRS
+
+    wanted = {n for n in names if n not in PAIRS and not n.endswith((".yaml", ".yml"))}
+    if not wanted or not Path(results).is_dir():
+        return
+    from dabench.data.user_pairs import register_recorded_pairs
+    from dabench.records import load_records
+
+    register_recorded_pairs(r for r in load_records(results) if r.pair in wanted)
+
+
 # ------------------------------------------------------------------ sweeps
 
 
@@ -323,6 +338,9 @@ def report(
         raise UserError(f"unknown format {fmt!r}; choose one of: {', '.join(REPORT_FORMATS)}")
     _check_out(out)
     records = load_records(results)
+    from dabench.data.user_pairs import register_recorded_pairs
+
+    register_recorded_pairs(records)  # a suite of user pairs is resolved below
     if suite is not None:
         from dabench.sweep import find_suite, load_suite, suite_run_ids
 

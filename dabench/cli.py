@@ -208,6 +208,7 @@ def run(
         overrides["data.root"] = str(data_root)
     if download:
         overrides["data.download"] = True
+    api.recall_pairs([pair], results)
     cfg = build_config(method, pair, seed, overrides=overrides)
     with _progress() as progress:
         rec, reused = api.run(
@@ -261,6 +262,7 @@ def _run_suite(
 
     suite = load_suite(find_suite(suite_ref))
     overrides = parse_set(sets)
+    api.recall_pairs(suite.pairs, results)
     configs = suite_configs(suite, overrides)
     n_final = len(suite.methods) * len(suite.pairs) * len(suite.final_seeds)
     console.print(
@@ -409,6 +411,33 @@ def data_prepare(pair: str, data_root: Path | None) -> None:
     for s in (src, tgt):
         console.print(f"{s.domain}: {s.how}, {human_size(s.size_bytes, s.size_exact)}")
     console.print(f"[green]{pair} is ready[/green]")
+
+
+# ------------------------------------------------------------------- pair
+
+
+@main.group(cls=Group)
+def pair() -> None:
+    """User-defined pairs (YAML files; schema in `dabench/data/user_pairs.py`)."""
+
+
+@pair.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+@_root_option
+def pair_check(file: Path, data_root: Path | None) -> None:
+    """Validate a pair FILE against its folders; print images per class on both sides."""
+    from dabench.data.user_pairs import check_pair_file
+
+    p, rows = check_pair_file(file, data_root)
+    table = Table("class", "source images", "target images", title=f"pair {p.name}")
+    for name, n_src, n_tgt in rows:
+        table.add_row(escape(name), str(n_src), str(n_tgt))
+    table.add_row("[bold]total[/bold]", *(str(sum(r[i] for r in rows)) for i in (1, 2)))
+    console.print(table)
+    console.print(
+        f"[green]{p.name}: {len(rows)} classes, images {p.input_shape[1]}px, "
+        f"backbone {p.default_backbone}[/green]"
+    )
 
 
 # ----------------------------------------------------------------- report

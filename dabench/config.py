@@ -1,6 +1,7 @@
 """Run configuration: dataclasses are the schema, YAML the file format.
 
-Merge order: dataclass defaults < ``configs/defaults.yaml`` < the method's own
+Merge order: dataclass defaults < ``configs/defaults.yaml`` (found as
+:mod:`dabench.home` says; a missing one is an error) < the method's own
 ``train_defaults`` < the values drawn for trial ``hparams_seed`` (none for trial
 0) < a suite file's ``set:`` block < its ``set_for:`` block for the method (or
 ``method@pair``) < ``--set key=value``. Unknown keys, wrong types and values out
@@ -25,7 +26,6 @@ from typing import Any
 import yaml
 
 from dabench.errors import UserError
-from dabench.home import CONFIG_DIR  # noqa: E402  (re-exported)
 from dabench.search import Distribution, LogUniform, draw_trial
 
 LR_SCHEDULES = ("anneal", "constant", "cosine")
@@ -78,6 +78,10 @@ class DataConfig:
     # name; "skip" leaves them out (count in the record's extra). Hashed when
     # "skip", since the data then differs.
     bad_images: str = "error"
+    # Set by resolve() for pairs read from a YAML file, never by --set: the
+    # file's resolved path and sha256, so reports and later runs find the pair.
+    pair_file: str | None = None  # not hashed (the pair's version is)
+    pair_sha256: str | None = None  # not hashed
 
 
 @dataclass
@@ -190,7 +194,7 @@ def apply_overrides(cfg: RunConfig, overrides: dict[str, Any], origin: str = "--
         if len(parts) == 1 and parts[0] in TOP_LEVEL_KEYS:
             setattr(cfg, parts[0], _coerce(key, raw, getattr(cfg, parts[0])))
             continue
-        if len(parts) == 2 and parts[0] in ("train", "data"):
+        if len(parts) == 2 and parts[0] in ("train", "data") and key not in RESOLVED_KEYS:
             section = getattr(cfg, parts[0])
             fields = _section_fields(section)
             if parts[1] in fields:
@@ -205,12 +209,15 @@ def apply_overrides(cfg: RunConfig, overrides: dict[str, Any], origin: str = "--
 
 
 TOP_LEVEL_KEYS = ("seed", "hparams_seed", "backbone", "backbone_pretrained", "device")
+# Filled in by resolve(), not settable.
+RESOLVED_KEYS = ("data.pair_file", "data.pair_sha256")
 
 
 def settable_keys() -> list[str]:
     keys = list(TOP_LEVEL_KEYS)
     keys += [f"train.{f.name}" for f in dataclasses.fields(TrainConfig)]
     keys += [f"data.{f.name}" for f in dataclasses.fields(DataConfig)]
+    keys = [k for k in keys if k not in RESOLVED_KEYS]
     return keys + ["hparams.<name>"]
 
 
@@ -250,10 +257,20 @@ def load_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def load_defaults(config_dir: Path = CONFIG_DIR) -> dict[str, Any]:
-    """Shared defaults from ``configs/defaults.yaml`` (flattened), if present."""
-    path = config_dir / "defaults.yaml"
-    return flatten(load_yaml(path)) if path.exists() else {}
+def defaults_path(config_dir: Path | None = None) -> Path:
+    """``defaults.yaml`` in ``config_dir``, or as :mod:`dabench.home` finds it."""
+    if config_dir is None:
+        from dabench.home import require_file
+
+        return require_file("configs", "defaults.yaml")
+    return Path(config_dir) / "defaults.yaml"
+
+
+def load_defaults(config_dir: Path | None = None) -> dict[str, Any]:
+    """Shared defaults from ``configs/defaults.yaml`` (flattened). A missing
+    file is a UserError: silently falling back to the dataclass defaults would
+    change every run's budget."""
+    return flatten(load_yaml(defaults_path(config_dir)))
 
 
 def search_space(method_cls: Any) -> dict[str, Distribution]:
@@ -272,7 +289,7 @@ def build_config(
     seed: int = 0,
     overrides: dict[str, Any] | None = None,
     suite_overrides: dict[str, Any] | None = None,
-    config_dir: Path = CONFIG_DIR,
+    config_dir: Path | None = None,
     hparams_seed: int = 0,
 ) -> RunConfig:
     """Merge defaults, ``configs/``, the method's defaults, trial draws, suite
@@ -281,7 +298,7 @@ def build_config(
 
     method_cls = METHODS.get(method)
     cfg = RunConfig(method=method, pair=pair, seed=seed)
-    apply_overrides(cfg, load_defaults(config_dir), origin=str(config_dir / "defaults.yaml"))
+    apply_overrides(cfg, load_defaults(config_dir), origin=str(defaults_path(config_dir)))
     apply_overrides(
         cfg,
         {f"train.{k}": v for k, v in method_cls.train_defaults.items()},
@@ -312,8 +329,10 @@ def resolve(cfg: RunConfig) -> RunConfig:
     if cfg.pair.endswith((".yaml", ".yml")):
         from dabench.data.user_pairs import register_user_pair
 
-        cfg.pair = register_user_pair(Path(cfg.pair))
+        root = Path(cfg.data.root).expanduser() if cfg.data.root else None
+        cfg.pair = register_user_pair(Path(cfg.pair), data_root=root)
     pair = PAIRS.get(cfg.pair)
+    cfg.data.pair_file, cfg.data.pair_sha256 = pair.origin, pair.origin_sha256
     if not cfg.backbone:
         cfg.backbone = pair.default_backbone
     BACKBONES.get(cfg.backbone)
@@ -336,6 +355,15 @@ def resolve(cfg: RunConfig) -> RunConfig:
     )
     for key, (low, high, excl) in _RANGES.items():
         _check_range(key, flat[key], low, high, excl)
+    tc = cfg.train
+    if method_cls.trainable and tc.steps < tc.eval_every:
+        # The trainer would evaluate once, at the last step: every selection
+        # rule would silently pick the final checkpoint.
+        raise UserError(
+            f"train.steps ({tc.steps}) is less than train.eval_every ({tc.eval_every}): the run "
+            f"would be evaluated only once; set train.eval_every <= {tc.steps} "
+            f"(e.g. --set train.eval_every={max(tc.steps // 2, 1)}) or more steps"
+        )
     hp: dict[str, Any] = {}
     for name, spec in method_cls.hparams.items():
         value = _coerce(f"hparams.{name}", cfg.hparams.get(name, spec.default), spec.default)

@@ -1,23 +1,104 @@
-"""Where dabench's built-in configs and benchmark suites live: one place.
+"""Where dabench reads configs and benchmark suites: one place.
 
-``DABENCH_HOME`` names a folder holding ``configs/`` and ``benchmarks/``; by
-default it is the source checkout this package was imported from. Every module
-that reads a built-in file asks here instead of walking up from its own path.
+Two kinds of files, each looked up in three layers, highest precedence first:
+
+1. ``$DABENCH_HOME/configs/`` and ``$DABENCH_HOME/benchmarks/``, when
+   ``DABENCH_HOME`` is set (it must name a directory);
+2. ``configs/`` and ``benchmarks/`` in the working directory: your own files;
+3. the built-ins shipped with the package: package data
+   ``dabench._configs`` / ``dabench._suites`` of an installed wheel, read
+   through :mod:`importlib.resources`, or the top-level ``configs/`` and
+   ``benchmarks/`` folders of the source checkout (editable install, or the
+   checkout on ``PYTHONPATH``).
+
+A file is taken from the highest layer that has it (``defaults.yaml``,
+``class_maps/imagenet2cifar.yaml``, ``quick.yaml``); a folder listing
+(``pairs/*.yaml``, ``references/*.yaml``, suites) is the union of the layers,
+a higher layer's file replacing a lower one's of the same name. Layers are
+read when asked, never cached at import, so ``DABENCH_HOME`` and the working
+directory are those of the moment.
 """
 
 from __future__ import annotations
 
 import os
+from importlib import resources
 from pathlib import Path
 
+from dabench.errors import UserError
+
+# The folder above the package: the source checkout, when this is one.
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
 
+KINDS = {"configs": "_configs", "benchmarks": "_suites"}
 
-def home() -> Path:
+
+def is_checkout() -> bool:
+    """True when the package is imported from a git checkout (not a wheel)."""
+    return (SOURCE_ROOT / ".git").exists() and (SOURCE_ROOT / "pyproject.toml").is_file()
+
+
+def builtin_dir(kind: str) -> Path:
+    """The package's own ``configs`` or ``benchmarks`` folder."""
+    packaged = resources.files("dabench").joinpath(KINDS[kind])
+    if isinstance(packaged, Path) and packaged.is_dir():
+        return packaged
+    source = SOURCE_ROOT / kind
+    if source.is_dir():
+        return source
+    raise UserError(
+        f"dabench's built-in {kind} are missing (neither package data dabench/{KINDS[kind]} "
+        f"nor {source}); reinstall dabench"
+    )
+
+
+def layers(kind: str) -> list[Path]:
+    """Existing folders of ``kind`` (``configs`` or ``benchmarks``), highest
+    precedence first, each once."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
+    out: list[Path] = []
     env = os.environ.get("DABENCH_HOME")
-    return Path(env).expanduser() if env else SOURCE_ROOT
+    if env:
+        home = Path(env).expanduser()
+        if not home.is_dir():
+            raise UserError(f"DABENCH_HOME={env} is not a directory; unset it or create it")
+        out.append(home / kind)
+    out += [Path.cwd() / kind, builtin_dir(kind)]
+    seen: set[Path] = set()
+    unique = []
+    for p in out:
+        if p.is_dir() and p.resolve() not in seen:
+            seen.add(p.resolve())
+            unique.append(p)
+    return unique
 
 
-HOME = home()
-CONFIG_DIR = HOME / "configs"
-BENCH_DIR = HOME / "benchmarks"
+def find_file(kind: str, relative: str | Path) -> Path | None:
+    """``relative`` from the highest layer that has it, or None."""
+    for layer in layers(kind):
+        if (layer / relative).is_file():
+            return layer / relative
+    return None
+
+
+def require_file(kind: str, relative: str | Path) -> Path:
+    """Like :func:`find_file`, but a missing file is a :class:`UserError`."""
+    path = find_file(kind, relative)
+    if path is None:
+        where = ", ".join(str(p) for p in layers(kind)) or "nowhere"
+        raise UserError(f"{kind}/{relative} not found (looked in {where}); reinstall dabench")
+    return path
+
+
+def list_files(kind: str, subdir: str = "", pattern: str = "*.yaml") -> dict[str, Path]:
+    """``{stem: path}`` of ``kind/subdir/pattern`` over every layer; a higher
+    layer's file replaces a lower one's of the same name. Sorted by name."""
+    found: dict[str, Path] = {}
+    for layer in reversed(layers(kind)):
+        folder = layer / subdir if subdir else layer
+        if folder.is_dir():
+            for p in folder.glob(pattern):
+                if p.is_file():
+                    found[p.stem] = p
+    return dict(sorted(found.items()))

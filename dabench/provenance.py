@@ -14,9 +14,14 @@ import torch
 
 import dabench
 from dabench.home import SOURCE_ROOT as REPO_ROOT  # git is asked about the source tree
+from dabench.home import is_checkout
 
 
 def _git(*args: str) -> str | None:
+    # An installed wheel has no git sha of its own; a venv inside some other
+    # repository must not report that repository's.
+    if not is_checkout():
+        return None
     try:
         out = subprocess.run(
             ["git", "-C", str(REPO_ROOT), *args],

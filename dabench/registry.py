@@ -62,6 +62,12 @@ class Registry(Generic[T]):
         self.get(name)
         return self._origins.get(name, BUILTIN)
 
+    def replace(self, name: str, obj: T) -> None:
+        """Swap what ``name`` stands for (a user file edited while running)."""
+        if name not in self._items:
+            raise KeyError(name)
+        self._items[name] = obj
+
     def get(self, name: str) -> T:
         try:
             return self._items[name]

@@ -240,7 +240,8 @@ def test_user_defined_pair_runs_end_to_end_and_checks_classes(tmp_path, results_
         ("name: a2b\nsource: x\ntarget: y\nclasses: [a]\ncolour: red\n", "unknown key 'colour'"),
         ("name: a2b\nsource: x\nclasses: [a]\n", "missing key 'target'"),
         ("name: AB\nsource: x\ntarget: y\nclasses: [a]\n", "must be lower snake case"),
-        ("name: a2b\nsource: x\ntarget: y\n", "'classes' is required"),
+        # No classes: they come from the folders, which must be there.
+        ("name: a2b\nsource: x\ntarget: y\n", "cannot take the classes from the folders"),
         ("name: a2b\nsource: x\ntarget: y\nclasses: [a, a]\n", "distinct"),
     ],
 )
@@ -338,10 +339,11 @@ def test_user_pair_can_take_a_subset_of_a_larger_tree(tmp_path, results_dir):
 
 
 def test_visda_and_example_pair_files():
-    from dabench.config import CONFIG_DIR, load_yaml
+    from dabench.config import load_yaml
     from dabench.data.user_pairs import parse_user_pair
+    from dabench.home import builtin_dir
 
     assert PAIRS.get("visda_syn2real").classes[0] == "aeroplane"
-    for path in (CONFIG_DIR / "pairs" / "examples").glob("*.yaml"):
+    for path in (builtin_dir("configs") / "pairs" / "examples").glob("*.yaml"):
         pair = parse_user_pair(load_yaml(path), str(path))
         assert pair.input_shape == (3, 224, 224) and len(pair.classes) >= 2

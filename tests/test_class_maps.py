@@ -15,20 +15,19 @@ import yaml
 
 from dabench.data.class_maps import (
     CIFAR10_CLASSES,
-    CLASS_MAP_DIR,
     FASHION_MNIST_CLASSES,
     KNOWN_TARGET_CLASSES,
-    REPO_ROOT,
     STL10_CLASSES,
     STL_CIFAR_SHARED,
     ClassMap,
     load_class_map,
 )
 from dabench.errors import UserError
+from dabench.home import SOURCE_ROOT, builtin_dir
 
-MAP_FILE = CLASS_MAP_DIR / "imagenet2cifar.yaml"
-FASHION_FILE = CLASS_MAP_DIR / "imagenet2fashion.yaml"
-GENERATOR = REPO_ROOT / "benchmarks" / "tools" / "make_imagenet2cifar_map.py"
+MAP_FILE = builtin_dir("configs") / "class_maps" / "imagenet2cifar.yaml"
+FASHION_FILE = builtin_dir("configs") / "class_maps" / "imagenet2fashion.yaml"
+GENERATOR = SOURCE_ROOT / "benchmarks" / "tools" / "make_imagenet2cifar_map.py"
 
 
 @pytest.fixture(scope="module")

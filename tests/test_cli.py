@@ -188,9 +188,19 @@ def test_report_suite_keeps_only_that_suites_runs(tmp_path):
     assert CliRunner().invoke(main, ["sweep", str(suite), "--results", str(results)]).exit_code == 0
     other = ["run", "-m", "coral", "-p", "mnist2digits", "--results", str(results), *FAST]
     assert CliRunner().invoke(main, other).exit_code == 0
+    # The suite's method, pair and seed under another budget: not the suite's run either.
+    same = ["run", "-m", "source_only", "-p", "digits2mnist", "--results", str(results)]
+    same += ["--steps", "4", "--set", "train.eval_every=2", "--set", "train.batch_size=8"]
+    assert CliRunner().invoke(main, same).exit_code == 0
     r = CliRunner().invoke(main, ["report", "--results", str(results), "--suite", str(suite)])
     assert r.exit_code == 0, r.output
     md = (results / "leaderboard_tiny_acc.md").read_text()
     assert "source_only" in md and "coral" not in md and "mnist2digits" not in md
+    for args, rows in (([], 3), (["--suite", str(suite)], 1)):
+        r = CliRunner().invoke(main, ["report", "--results", str(results), "--json", *args])
+        assert r.exit_code == 0, r.output
+        # Two budgets of one method are two variant rows; the suite's report has its own only.
+        table = json.loads(r.output)["table"]
+        assert len(table) == rows, table
     r = CliRunner().invoke(main, ["report", "--results", str(results), "--suite", "nope"])
     assert r.exit_code == 2 and "no benchmark suite 'nope'" in r.output

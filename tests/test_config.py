@@ -11,7 +11,9 @@ def test_defaults_and_overrides():
         "dann",
         "mnist2digits",
         3,
-        overrides=parse_set(["train.lr=0.02", "hparams.weight=0.5", "train.steps=10"]),
+        overrides=parse_set(
+            ["train.lr=0.02", "hparams.weight=0.5", "train.steps=10", "train.eval_every=5"]
+        ),
     )
     assert cfg.seed == 3
     assert cfg.train.lr == 0.02 and isinstance(cfg.train.lr, float)
@@ -25,7 +27,7 @@ def test_suite_overrides_then_cli_overrides():
     cfg = build_config(
         "coral",
         "digits2mnist",
-        suite_overrides={"train": {"steps": 50, "lr": 0.1}},
+        suite_overrides={"train": {"steps": 50, "lr": 0.1, "eval_every": 5}},
         overrides={"train.steps": "7"},
     )
     assert cfg.train.steps == 7 and cfg.train.lr == 0.1
@@ -91,25 +93,12 @@ def test_backbone_pretrained_flag_and_its_dotted_alias():
         )
 
 
-def test_dabench_home_is_where_built_in_configs_and_suites_are_read(tmp_path):
-    import os
-    import subprocess
-    import sys
-
-    (tmp_path / "configs").mkdir()
-    (tmp_path / "benchmarks").mkdir()
-    (tmp_path / "benchmarks" / "mine.yaml").write_text(
-        "methods: [source_only]\npairs: [mnist2digits]\nseeds: [0]\n"
-    )
-    code = (
-        "from dabench.home import CONFIG_DIR, BENCH_DIR; from dabench.sweep import find_suite; "
-        "print(CONFIG_DIR); print(find_suite('mine'))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "DABENCH_HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    assert out == [str(tmp_path / "configs"), str(tmp_path / "benchmarks" / "mine.yaml")]
+def test_steps_below_eval_every_is_an_error_naming_both_and_the_fix():
+    with pytest.raises(
+        UserError, match=r"train.steps \(7\).*train.eval_every \(200\).*eval_every="
+    ):
+        build_config("coral", "digits2mnist", overrides={"train.steps": 7})
+    ok = build_config("coral", "digits2mnist", overrides={"train.steps": 7, "train.eval_every": 7})
+    assert ok.train.eval_every == ok.train.steps == 7
+    # A head fitted without SGD runs no steps: nothing to evaluate between.
+    build_config("zeroshot_imagenet", "mnist2digits", overrides={"train.steps": 7})

@@ -26,10 +26,7 @@ from typing import Any
 import yaml
 
 from dabench.errors import UserError
-from dabench.home import CONFIG_DIR, HOME
-
-REPO_ROOT = HOME
-CLASS_MAP_DIR = CONFIG_DIR / "class_maps"
+from dabench.home import find_file, list_files
 
 # torchvision.datasets.CIFAR10 label order.
 CIFAR10_CLASSES: tuple[str, ...] = (
@@ -182,7 +179,7 @@ _StrictLoader.add_constructor(
 
 def available_class_maps() -> list[str]:
     """Names of the class maps under ``configs/class_maps``."""
-    return sorted(p.stem for p in CLASS_MAP_DIR.glob("*.yaml"))
+    return list(list_files("configs", "class_maps"))
 
 
 def _resolve(name_or_path: str | Path) -> Path:
@@ -192,8 +189,8 @@ def _resolve(name_or_path: str | Path) -> Path:
         if not path.is_file():
             raise UserError(f"class map file not found: {path}")
         return path
-    path = CLASS_MAP_DIR / f"{text}.yaml"
-    if not _NAME.match(text) or not path.is_file():
+    path = find_file("configs", f"class_maps/{text}.yaml") if _NAME.match(text) else None
+    if path is None:
         known = ", ".join(available_class_maps()) or "none"
         raise UserError(f"unknown class map {text!r} (known: {known})")
     return path

@@ -83,6 +83,10 @@ class Pair:
     # Name of a class map in configs/class_maps when the source's label space is
     # ImageNet-1k synsets (used by zero-shot heads on a pretrained classifier).
     class_map: str | None = None
+    # A user pair's YAML file (resolved path) and the sha256 of its content:
+    # copied into each run's config so reports and later runs find the pair.
+    origin: str | None = None
+    origin_sha256: str | None = None
 
 
 PAIRS: Registry[Pair] = Registry("pair")

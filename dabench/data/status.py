@@ -73,11 +73,38 @@ def prepare(pair_name: str, ctx: DataContext) -> tuple[DomainStatus, DomainStatu
 
     pair = PAIRS.get(pair_name)
     ctx = DataContext(ctx.root, download=True)
+    before = _folders(ctx.root)
     ctx.root.mkdir(parents=True, exist_ok=True)
-    load_pair_data(pair, ctx)
-    paths = [p for d in (pair.source, pair.target) if d.where for p in d.where(ctx)]
-    verify_present(ctx.root, paths)
+    try:
+        load_pair_data(pair, ctx)
+        paths = [p for d in (pair.source, pair.target) if d.where for p in d.where(ctx)]
+        verify_present(ctx.root, paths)
+    except BaseException:
+        _remove_new_empty_folders(ctx.root, before)
+        raise
     return domain_status(pair.source, ctx), domain_status(pair.target, ctx)
+
+
+def _folders(root: Path) -> set[Path]:
+    """Every folder from ``root``'s top existing ancestor down, as they are now."""
+    if not root.exists():
+        return {p for p in root.parents if p.exists()}
+    return {root, *root.parents, *(Path(d) for d, _, _ in os.walk(root))}
+
+
+def _remove_new_empty_folders(root: Path, before: set[Path]) -> None:
+    """Undo the empty folders a failed download left (``MNIST/raw``, the data
+    root itself), deepest first; folders that hold anything, or were there
+    before, stay."""
+    if not root.exists():
+        return
+    made = [Path(d) for d, _, _ in os.walk(root) if Path(d) not in before]
+    made += [p for p in (root, *root.parents) if p not in before]
+    for d in sorted(set(made), key=lambda p: len(p.parts), reverse=True):
+        try:
+            d.rmdir()  # only succeeds when empty
+        except OSError:
+            pass
 
 
 def human_size(n: int | None, exact: bool = True) -> str:

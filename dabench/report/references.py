@@ -38,17 +38,19 @@ class Reference:
     caveat: str = ""
 
 
-def default_dir() -> Path:
-    from dabench.config import CONFIG_DIR
+def _files(directory: Path | None) -> list[Path]:
+    if directory is None:  # built-in and user references, as dabench.home layers them
+        from dabench.home import list_files
 
-    return CONFIG_DIR / "references"
+        return list(list_files("configs", "references").values())
+    directory = Path(directory)
+    return sorted(directory.glob("*.yaml")) if directory.is_dir() else []
 
 
 def load_references(directory: Path | None = None) -> list[Reference]:
     """Every entry of every ``*.yaml`` in ``directory``; a malformed entry is a UserError."""
-    directory = default_dir() if directory is None else Path(directory)
     out = []
-    for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
+    for path in _files(directory):
         try:
             doc = yaml.safe_load(path.read_text()) or {}
         except yaml.YAMLError as e:

@@ -32,7 +32,7 @@ from typing import Any
 
 from dabench.config import RunConfig, build_config, load_yaml
 from dabench.errors import UserError
-from dabench.home import BENCH_DIR  # noqa: E402
+from dabench.home import find_file, list_files
 
 SUITE_KEYS = {
     "name",
@@ -66,10 +66,10 @@ def find_suite(name_or_path: str) -> Path:
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml") and p.exists():
         return p
-    cand = BENCH_DIR / f"{name_or_path}.yaml"
-    if cand.exists():
+    cand = find_file("benchmarks", f"{name_or_path}.yaml") if "/" not in name_or_path else None
+    if cand is not None:
         return cand
-    known = sorted(q.stem for q in BENCH_DIR.glob("*.yaml")) if BENCH_DIR.is_dir() else []
+    known = list(list_files("benchmarks"))
     raise UserError(
         f"no benchmark suite {name_or_path!r}; known suites: {', '.join(known) or 'none'} (or give a path to a YAML file)"
     )

@@ -156,7 +156,7 @@ def run_download(
             verify_present(root, list(check))  # raises, naming each mismatching file
         raise DataMissingError(
             f"{dataset_name} download failed ({one_line(e)}); check the network, "
-            "or place the files by hand and run without --download"
+            "or place the files by hand (`dabench data status` shows where)"
         ) from e
 
 
