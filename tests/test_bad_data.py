@@ -408,7 +408,18 @@ def test_cli_run_on_a_truncated_dataset_file_is_exit_2_one_line(tmp_path):
     write_stl_fixture(tmp_path)
     truncate(tmp_path / "stl10_binary" / "test_X.bin", 0.9)
     args = ["run", "-m", "source_only", "-p", "cifar2stl", "--data-root", str(tmp_path)]
-    r = CliRunner().invoke(main, [*args, "--results", str(tmp_path / "results"), "--steps", "2"])
+    r = CliRunner().invoke(
+        main,
+        [
+            *args,
+            "--results",
+            str(tmp_path / "results"),
+            "--steps",
+            "2",
+            "--set",
+            "train.eval_every=2",
+        ],
+    )
     assert r.exit_code == 2, r.output
     lines = r.output.strip().splitlines()
     assert len(lines) == 1 and "test_X.bin" in lines[0] and FIX in lines[0], lines
