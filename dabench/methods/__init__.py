@@ -1,11 +1,16 @@
 """Adaptation methods; importing this package registers every one of them."""
 
 from dabench.methods import (  # noqa: F401  (register)
+    afn,
+    bnm,
+    bsp,
     coral,
     dann,
+    entmin,
     fewshot_finetune,
     fewshot_linear,
     fewshot_proto,
+    mcc,
     mme,
     source_only,
     zeroshot,

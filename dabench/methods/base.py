@@ -166,7 +166,19 @@ class Method(nn.Module):
         return {"main": self.param_groups()}
 
 
-METHODS: Registry[type[Method]] = Registry("method")
+class MethodRegistry(Registry[type[Method]]):
+    """The method registry; a name joined by ``+`` (``dann+mcc``) resolves to
+    the base method composed with a regulariser (``dabench.methods.compose``)."""
+
+    def get(self, name: str) -> type[Method]:
+        if "+" in name:
+            from dabench.methods.compose import compose
+
+            return compose(self, name)
+        return super().get(name)
+
+
+METHODS: MethodRegistry = MethodRegistry("method")
 
 
 def register(cls: type[Method]) -> type[Method]:
