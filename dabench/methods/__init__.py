@@ -1,6 +1,7 @@
 """Adaptation methods; importing this package registers every one of them."""
 
 from dabench.methods import (  # noqa: F401  (register)
+    adabn,
     afn,
     bnm,
     bsp,
@@ -12,7 +13,9 @@ from dabench.methods import (  # noqa: F401  (register)
     fewshot_proto,
     mcc,
     mme,
+    shot,
     source_only,
+    tent,
     zeroshot,
     zeroshot_text,
 )

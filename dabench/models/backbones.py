@@ -99,11 +99,6 @@ class DannDigitsBNCNN(Backbone):
         return self.net(x)
 
 
-def has_batchnorm(module: nn.Module) -> bool:
-    """Whether ``module`` holds any BatchNorm layer."""
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
-
-
 class LeNet(Backbone):
     """LeNet-5 as used by ADDA (Tzeng et al., CVPR 2017): conv5x5(20) - pool -
     conv5x5(50) - pool - fc500, ReLU; dropout before the 500-d features."""
