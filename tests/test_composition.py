@@ -76,6 +76,7 @@ def test_chained_composition_adds_both_terms():
         ("dann+mcc+mcc", "appears twice"),
         ("fewshot_proto+mcc", "fitted without SGD"),
         ("+mcc", "base\\+regulariser"),
+        ("shot+mcc", "target data alone"),
     ],
 )
 def test_bad_compositions_are_user_errors(name, msg):

@@ -56,6 +56,8 @@ def compose(registry: Registry[type[Method]], name: str) -> type[Method]:
             f"cannot compose {name!r}: {head!r} has no single training loss to add a regulariser to "
             f"(it {'is fitted without SGD' if not base.trainable else 'steps its own optimizers'})"
         )
+    if not getattr(base, "composable", True):
+        raise UserError(f"cannot compose {name!r}: {head!r} {base.composable_reason}")
     extra = {f"{reg.name}.{k}": v for k, v in reg.hparams.items()}
     if set(extra) & set(base.hparams):
         raise UserError(f"cannot compose {name!r}: {reg_name!r} appears twice")

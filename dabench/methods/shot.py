@@ -63,6 +63,12 @@ class SHOT(Method):
     paper = "Liang et al., ICML 2020"
     target_access = TargetAccess.UNLABELED
     family: ClassVar[str] = "source_free"
+    # A regulariser on source and target batches would break both stages' rules.
+    composable: ClassVar[bool] = False
+    composable_reason: ClassVar[str] = (
+        "trains on target data alone with a frozen head in its second stage; "
+        "a regulariser over source and target batches has no place in it"
+    )
     hparams = {
         "source_fraction": HParam(
             0.5,
