@@ -188,8 +188,9 @@ def apply_overrides(cfg: RunConfig, overrides: dict[str, Any], origin: str = "--
     for key, raw in overrides.items():
         key = ALIASES.get(key, key)
         parts = key.split(".")
-        if parts[0] == "hparams" and len(parts) == 2:
-            cfg.hparams[parts[1]] = raw  # checked against the method in resolve()
+        if parts[0] == "hparams" and len(parts) >= 2:
+            # A composed method's regulariser hparams are prefixed: hparams.mcc.weight.
+            cfg.hparams[".".join(parts[1:])] = raw  # checked against the method in resolve()
             continue
         if len(parts) == 1 and parts[0] in TOP_LEVEL_KEYS:
             setattr(cfg, parts[0], _coerce(key, raw, getattr(cfg, parts[0])))

@@ -22,7 +22,7 @@ from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_
 from torch.utils.data import Dataset
 
 from dabench.config import RunConfig
-from dabench.data.base import infinite_batches, ordered_batches
+from dabench.data.base import Batch, infinite_batches, ordered_batches
 from dabench.data.pairs import PairSplits
 from dabench.methods.base import DivergedError, Method, TargetAccess
 from dabench.monitor import Collapse, CollapseMonitor
@@ -103,6 +103,19 @@ def evaluate(method: Method, ds: Dataset, device: torch.device, num_classes: int
         )
     )
     return ScoredMetrics(acc, f1, lg, y)
+
+
+def target_batches_of(ds: Dataset, device: torch.device, seed: int) -> Callable[[int], Any]:
+    """The unlabeled target-train batches :meth:`Method.target_eval` adapts to:
+    labels stripped, the same order at every evaluation (a function of the seed
+    only), so an evaluation is a function of the model state alone."""
+
+    def batches(batch_size: int):
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + 3)
+        for b in infinite_batches(ds, batch_size, gen, labelled=False):
+            yield Batch(b.x).to(device)
+
+    return batches
 
 
 @dataclass
@@ -254,6 +267,7 @@ def train(
             )
         )
 
+    target_batches = target_batches_of(splits.target_train, device, cfg.seed)
     selectors = [SELECTORS.get(n) for n in SELECTORS.names()]
     monitor = CollapseMonitor(num_classes)
     best: dict[str, tuple[SelectionResult, dict[str, torch.Tensor]]] = {}
@@ -266,7 +280,8 @@ def train(
         nonlocal eval_seconds
         te = time.perf_counter()
         sv = evaluate(method, splits.source_val, device, num_classes)
-        tv = evaluate(method, splits.target_val, device, num_classes)
+        with method.target_eval(target_batches):
+            tv = evaluate(method, splits.target_val, device, num_classes)
         ev = Evaluation(step, sv.acc, sv.f1, tv.logits, tv.acc, tv.f1)
         row: dict[str, Any] = {
             "step": step,
@@ -311,7 +326,8 @@ def train(
     selections: dict[str, SelectionResult] = {}
     for name, (res, state) in best.items():
         method.load_state_dict(state)
-        m = evaluate(method, splits.target_test, device, num_classes)
+        with method.target_eval(target_batches):
+            m = evaluate(method, splits.target_test, device, num_classes)
         res.target_test_acc, res.target_test_f1 = m.acc, m.f1
         res.per_class = per_class_metrics(
             m, num_classes, getattr(splits.target_test, "classes", [])

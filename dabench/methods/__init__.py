@@ -1,11 +1,16 @@
 """Adaptation methods; importing this package registers every one of them."""
 
 from dabench.methods import (  # noqa: F401  (register)
+    adabn,
     adda,
+    afn,
+    bnm,
+    bsp,
     cdan,
     cdan_e,
     coral,
     dann,
+    entmin,
     fewshot_finetune,
     fewshot_linear,
     fewshot_proto,
@@ -13,13 +18,16 @@ from dabench.methods import (  # noqa: F401  (register)
     fixmatch,
     jan,
     linear_probe,
+    mcc,
     mcd,
     mdd,
     mmd,
     mme,
     pseudo_label,
+    shot,
     source_only,
     target_only,
+    tent,
     zeroshot,
     zeroshot_text,
 )

@@ -7,6 +7,8 @@ batch) into a loss. That keeps every method under the same conditions.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar
@@ -51,6 +53,9 @@ def check_finite(loss: torch.Tensor, step: int) -> None:
 
 
 Optimizers = dict[str, torch.optim.Optimizer]
+# Unlabeled target-train batches on the device, in an order fixed for the run:
+# ``target_batches(batch_size)`` starts a fresh endless iterator each call.
+TargetBatches = Callable[[int], Iterator[Batch]]
 
 
 class TargetAccess(str, Enum):
@@ -170,6 +175,17 @@ class Method(nn.Module):
         opt.step()
         return total.detach(), parts
 
+    def target_eval(self, target_batches: TargetBatches) -> contextlib.AbstractContextManager[Any]:
+        """Context the trainer enters around each evaluation of a target split
+        (target val at every evaluation, target test once per selection rule).
+
+        Normalisation and test-time methods (AdaBN, Tent) adapt to the
+        unlabeled ``target_batches`` here; they must leave the model exactly
+        as they found it on exit, so source evaluations, saved checkpoints and
+        later evaluations all see the trained model. Default: nothing.
+        """
+        return contextlib.nullcontext()
+
     def fit(self, support: Any) -> None:
         """For ``trainable = False`` heads: fit without SGD. ``support`` is the
         labelled target data a few-shot head may see, else None."""
@@ -191,7 +207,19 @@ class Method(nn.Module):
         return {"main": self.param_groups()}
 
 
-METHODS: Registry[type[Method]] = Registry("method")
+class MethodRegistry(Registry[type[Method]]):
+    """The method registry; a name joined by ``+`` (``dann+mcc``) resolves to
+    the base method composed with a regulariser (``dabench.methods.compose``)."""
+
+    def get(self, name: str) -> type[Method]:
+        if "+" in name:
+            from dabench.methods.compose import compose
+
+            return compose(self, name)
+        return super().get(name)
+
+
+METHODS: MethodRegistry = MethodRegistry("method")
 
 
 def register(cls: type[Method]) -> type[Method]:

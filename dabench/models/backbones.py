@@ -85,6 +85,36 @@ class DannDigitsCNN(Backbone):
         return self.net(x)
 
 
+class DannDigitsBNCNN(Backbone):
+    """:class:`DannDigitsCNN` with BatchNorm after each convolution (before the
+    pooling and ReLU), so that methods which adapt normalisation statistics
+    (AdaBN, Tent, SHOT) have some to adapt. Same 768 features at 28x28; the
+    label head is the same 100-100-C. The flattened features carry no extra
+    BatchNorm: they feed the heads directly, as in the plain network."""
+
+    head_hidden = (100, 100)
+
+    def __init__(self, input_shape: tuple[int, int, int]) -> None:
+        super().__init__()
+        c = input_shape[0]
+        self.net = nn.Sequential(
+            nn.Conv2d(c, 32, 5),
+            nn.BatchNorm2d(32),
+            nn.MaxPool2d(2),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(32, 48, 5),
+            nn.BatchNorm2d(48),
+            nn.MaxPool2d(2),
+            nn.ReLU(inplace=True),
+            nn.Flatten(),
+        )
+        self.out_features = _flat_size(self.net.eval(), input_shape)
+        self.net.train()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
 class LeNet(Backbone):
     """LeNet-5 as used by ADDA (Tzeng et al., CVPR 2017): conv5x5(20) - pool -
     conv5x5(50) - pool - fc500, ReLU; dropout before the 500-d features."""
@@ -120,6 +150,14 @@ BACKBONES.add(
     "dann_digits",
     BackboneSpec(
         "dann_digits", "DANN paper digit CNN, 2 conv layers, 768-d features", DannDigitsCNN
+    ),
+)
+BACKBONES.add(
+    "dann_digits_bn",
+    BackboneSpec(
+        "dann_digits_bn",
+        "DANN paper digit CNN with BatchNorm after each conv, 768-d features",
+        DannDigitsBNCNN,
     ),
 )
 BACKBONES.add(
