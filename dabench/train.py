@@ -93,7 +93,7 @@ def evaluate(
     method.eval()
     logits, labels = [], []
     batch_size = getattr(method.backbone, "eval_batch_size", EVAL_BATCH)
-    for b in ordered_batches(ds, batch_size):
+    for b in ordered_batches(ds, batch_size, loader_workers()):
         with autocast(device, amp):
             logits.append(method.predict(b.to(device, memory_format).x).float().cpu())
         labels.append(b.y)
