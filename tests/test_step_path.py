@@ -168,3 +168,14 @@ def test_channels_last_flag_sets_the_model_layout(tiny_splits, flag, channels_la
     w = method.backbone.net[3].weight  # conv 32 -> 48: the layouts differ
     assert w.is_contiguous(memory_format=torch.channels_last) == channels_last
     assert w.is_contiguous() != channels_last
+
+
+@pytest.mark.parametrize(("flag", "dtype"), [("true", torch.bfloat16), ("false", torch.float32)])
+def test_amp_flag_autocasts_steps_and_evaluations_in_bf16(tiny_splits, flag, dtype):
+    cfg, method = _dann(2, **{"train.amp": flag})
+    seen = []
+    method.backbone.register_forward_hook(lambda mod, i, out: seen.append(out.dtype))
+    result = train(method, tiny_splits, cfg, torch.device("cpu"))
+    assert set(seen) == {dtype}
+    assert next(method.parameters()).dtype == torch.float32, "weights stay fp32"
+    assert all(isinstance(v, float) for v in result.final_parts.values())
