@@ -7,9 +7,9 @@ method on a pair: fairness by construction.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
+import os
 import random
 import time
 from collections.abc import Callable
@@ -21,10 +21,11 @@ import torch
 from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
 from torch.utils.data import Dataset
 
-from dabench.config import RunConfig
+from dabench.checkpoints import BestCheckpoints, cpu_state
+from dabench.config import RunConfig, amp_enabled, channels_last_enabled
 from dabench.data.base import Batch, infinite_batches, ordered_batches
 from dabench.data.pairs import PairSplits
-from dabench.methods.base import DivergedError, Method, TargetAccess
+from dabench.methods.base import DivergedError, Method, TargetAccess, deferred_finite_checks
 from dabench.monitor import Collapse, CollapseMonitor
 from dabench.selection import SELECTORS, Evaluation
 
@@ -79,14 +80,22 @@ class ScoredMetrics:
 
 
 @torch.no_grad()
-def evaluate(method: Method, ds: Dataset, device: torch.device, num_classes: int) -> ScoredMetrics:
+def evaluate(
+    method: Method,
+    ds: Dataset,
+    device: torch.device,
+    num_classes: int,
+    amp: bool = False,
+    memory_format: torch.memory_format = torch.channels_last,
+) -> ScoredMetrics:
     """Accuracy and macro-F1 (over all classes of the pair) on a labelled split."""
     was_training = method.training
     method.eval()
     logits, labels = [], []
     batch_size = getattr(method.backbone, "eval_batch_size", EVAL_BATCH)
-    for b in ordered_batches(ds, batch_size):
-        logits.append(method.predict(b.to(device).x).float().cpu())
+    for b in ordered_batches(ds, batch_size, loader_workers()):
+        with autocast(device, amp):
+            logits.append(method.predict(b.to(device, memory_format).x).float().cpu())
         labels.append(b.y)
     method.train(was_training)
     lg = torch.cat(logits)
@@ -179,6 +188,33 @@ def run_costs(method: Method, device: torch.device, images: int, seconds: float)
 ProgressFn = Callable[[int, int, dict[str, float]], None]
 
 
+def autocast(device: torch.device, enabled: bool) -> torch.autocast:
+    """bf16 autocast on ``device`` when ``enabled`` (train.amp): no GradScaler needed."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
+
+
+def host_floats(parts: dict[str, Any]) -> dict[str, float]:
+    """Loss parts as floats: one device-to-host read for all tensor parts."""
+    keys = [k for k, v in parts.items() if isinstance(v, torch.Tensor)]
+    out = {k: float(v) for k, v in parts.items() if not isinstance(v, torch.Tensor)}
+    if keys:
+        try:
+            values = torch.stack([parts[k].detach().float().reshape(()) for k in keys]).tolist()
+        except RuntimeError:  # parts on different devices
+            values = [float(parts[k]) for k in keys]
+        out.update(zip(keys, values, strict=True))
+    return {k: out[k] for k in parts}
+
+
+def loader_workers() -> int:
+    """DataLoader workers for file-backed domains too large for the decoded
+    cache (``DABENCH_LOADER_WORKERS``, default up to 4, one core left free)."""
+    env = os.environ.get("DABENCH_LOADER_WORKERS")
+    if env is not None:
+        return max(0, int(env))
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
 def _fit_without_sgd(method: Method, splits: PairSplits, device: torch.device) -> TrainResult:
     """Heads fitted without SGD have one checkpoint, so every selection rule
     picks it; it is scored on the target test split once."""
@@ -225,24 +261,25 @@ def train(
     num_classes = method.num_classes
     if not method.trainable:
         return _fit_without_sgd(method, splits, device)
-    # channels_last is ~35% faster for these convs on CPU (oneDNN) and helps
-    # tensor cores on GPU; it changes memory layout only, not results' meaning.
-    method.to(device, memory_format=torch.channels_last)
+    amp = amp_enabled(tc, device.type)
+    # channels_last measured ~2x faster for the digit CNN's step on CPU (oneDNN)
+    # and feeds tensor cores on GPU; a layout, not a change of what is computed.
+    fmt = torch.channels_last if channels_last_enabled(tc, device.type) else torch.contiguous_format
+    method.to(device, memory_format=fmt)
     pin = device.type == "cuda"
     if pin:
         torch.cuda.reset_peak_memory_stats(device)
     gen_s = torch.Generator().manual_seed(cfg.seed * 1_000_003 + 1)
     gen_t = torch.Generator().manual_seed(cfg.seed * 1_000_003 + 2)
-    src_iter = infinite_batches(
-        splits.source_train, tc.batch_size, gen_s, labelled=True, pin_memory=pin
-    )
+    stream = dict(pin_memory=pin, device=device, num_workers=loader_workers())
+    src_iter = infinite_batches(splits.source_train, tc.batch_size, gen_s, labelled=True, **stream)
     access = method.target_access
     tgt_iter = None
     if access == TargetAccess.FEW_SHOT:
         # Unlabeled pool images plus a labelled batch of the support set only.
         from dabench.data.fewshot import few_shot_batches
 
-        tgt_iter = few_shot_batches(splits, tc.batch_size, gen_t, pin_memory=pin)
+        tgt_iter = few_shot_batches(splits, tc.batch_size, gen_t, pin_memory=pin, device=device)
     elif access != TargetAccess.NONE:
         # Labels only for the labelled-target upper bound; every adapter gets
         # batches with y=None, so it cannot read them.
@@ -251,7 +288,7 @@ def train(
             tc.batch_size,
             gen_t,
             labelled=access == TargetAccess.LABELED,
-            pin_memory=pin,
+            **stream,
         )
 
     opts: dict[str, torch.optim.Optimizer] = {}
@@ -270,18 +307,24 @@ def train(
     target_batches = target_batches_of(splits.target_train, device, cfg.seed)
     selectors = [SELECTORS.get(n) for n in SELECTORS.names()]
     monitor = CollapseMonitor(num_classes)
-    best: dict[str, tuple[SelectionResult, dict[str, torch.Tensor]]] = {}
+    results: dict[str, SelectionResult] = {}
+    best = BestCheckpoints()
     curve: list[dict[str, Any]] = []
     eval_seconds = 0.0
     t0 = time.perf_counter()
+    # The last step's loss parts: device tensors until read back at a flush.
+    raw_parts: dict[str, Any] = {}
     parts: dict[str, float] = {}
+
+    def score(ds: Dataset) -> ScoredMetrics:
+        return evaluate(method, ds, device, num_classes, amp, fmt)
 
     def do_eval(step: int) -> None:
         nonlocal eval_seconds
         te = time.perf_counter()
-        sv = evaluate(method, splits.source_val, device, num_classes)
+        sv = score(splits.source_val)
         with method.target_eval(target_batches):
-            tv = evaluate(method, splits.target_val, device, num_classes)
+            tv = score(splits.target_val)
         ev = Evaluation(step, sv.acc, sv.f1, tv.logits, tv.acc, tv.f1)
         row: dict[str, Any] = {
             "step": step,
@@ -289,16 +332,10 @@ def train(
             "target_val_acc_oracle": tv.acc,
             **parts,
         }
-        state = None
         for sel in selectors:
-            score = sel.score(ev)
-            row[f"score_{sel.name}"] = score
-            prev = best.get(sel.name)
-            # ">=" keeps the latest checkpoint on ties, i.e. the most trained one.
-            if prev is None or score >= prev[0].score:
-                if state is None:
-                    state = copy.deepcopy(method.state_dict())
-                best[sel.name] = (SelectionResult(step, score, sv.acc), state)
+            row[f"score_{sel.name}"] = value = sel.score(ev)
+            if best.offer(sel.name, step, value, method):
+                results[sel.name] = SelectionResult(step, value, sv.acc)
         collapse = monitor.update(step, sv.acc, tv.logits)
         row["collapsed"] = collapse is not None
         curve.append(row)
@@ -306,33 +343,43 @@ def train(
 
     method.train()
     step = 0
-    for step in range(1, tc.steps + 1):
-        src = next(src_iter).to(device)
-        tgt = next(tgt_iter).to(device) if tgt_iter is not None else None
-        total, parts = method.train_step(src, tgt, step, opts)
-        for sched in scheds:
-            sched.step()
-        parts = {"loss": float(total.detach()), **parts}
-        if step % tc.eval_every == 0 or step == tc.steps:
-            do_eval(step)
-        if progress is not None:
-            progress(step, tc.steps, parts)
-        if monitor.collapse is not None and tc.collapse_stop:
-            log.info("stopping at step %d: %s", step, monitor.collapse.reason)
-            break
+    # No host-device synchronisation inside a step: divergence checks and loss
+    # parts are read back every log_every steps and before each evaluation.
+    with deferred_finite_checks() as checks:
+        for step in range(1, tc.steps + 1):
+            src = next(src_iter).to(device, fmt)
+            tgt = next(tgt_iter).to(device, fmt) if tgt_iter is not None else None
+            with autocast(device, amp):
+                total, step_parts = method.train_step(src, tgt, step, opts)
+            checks.add(total, step)
+            for sched in scheds:
+                sched.step()
+            raw_parts = {"loss": total, **step_parts}
+            evaluating = step % tc.eval_every == 0 or step == tc.steps
+            if evaluating or step % tc.log_every == 0:
+                checks.flush()
+                parts = host_floats(raw_parts)
+            if evaluating:
+                do_eval(step)
+            if progress is not None:
+                progress(step, tc.steps, parts)
+            if monitor.collapse is not None and tc.collapse_stop:
+                log.info("stopping at step %d: %s", step, monitor.collapse.reason)
+                break
 
     monitor.finish(step)
-    final_state = copy.deepcopy(method.state_dict())
-    selections: dict[str, SelectionResult] = {}
-    for name, (res, state) in best.items():
-        method.load_state_dict(state)
+    final_state = cpu_state(method)
+    # Each kept checkpoint is scored on the target test split once, whichever
+    # rules chose it.
+    for chosen_step, rules in best.by_step().items():
+        method.load_state_dict(best.states[chosen_step])
         with method.target_eval(target_batches):
-            m = evaluate(method, splits.target_test, device, num_classes)
-        res.target_test_acc, res.target_test_f1 = m.acc, m.f1
-        res.per_class = per_class_metrics(
-            m, num_classes, getattr(splits.target_test, "classes", [])
-        )
-        selections[name] = res
+            m = score(splits.target_test)
+        pc = per_class_metrics(m, num_classes, getattr(splits.target_test, "classes", []))
+        for rule in rules:
+            res = results[rule]
+            res.target_test_acc, res.target_test_f1, res.per_class = m.acc, m.f1, pc
+    selections = {name: results[name] for name in best.chosen}
     method.load_state_dict(final_state)
     total_s = time.perf_counter() - t0
     images = step * tc.batch_size * (2 if tgt_iter is not None else 1)

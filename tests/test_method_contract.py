@@ -64,7 +64,11 @@ def test_method_contract(name, tiny_splits):
         seen.append(step)
         total, parts = real_step(src, tgt, step, opts)
         assert total.ndim == 0 and math.isfinite(total.item())
-        assert all(isinstance(v, float) and math.isfinite(v) for v in parts.values())
+        for v in parts.values():  # floats, or detached 0-d tensors read back later
+            if isinstance(v, torch.Tensor):
+                assert v.ndim == 0 and not v.requires_grad, "tensor parts are detached scalars"
+                v = v.item()
+            assert isinstance(v, float) and math.isfinite(v)
         return total, parts
 
     method.train_step = spy  # every path (loss or train_step override) goes through it

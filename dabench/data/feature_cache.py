@@ -95,7 +95,10 @@ def dataset_digest(ds: Dataset) -> str:
     """Digest of a split's labels and content (pixels, or member indices)."""
     h = hashlib.sha256(str(len(ds)).encode())  # type: ignore[arg-type]
     _digest_tensors(h, [("y", dataset_targets(ds))])
-    if isinstance(ds, TensorImageDataset):
+    content_key = getattr(ds, "content_key", None)
+    if content_key is not None:  # memory-mapped decoded images: no pixel read
+        h.update(content_key().encode())
+    elif isinstance(ds, TensorImageDataset):
         _digest_tensors(h, [("x", ds.x)])
     else:
         idx = getattr(ds, "indices", None)

@@ -166,13 +166,20 @@ class FewShotBatch(Batch):
 
     support: Batch | None = None
 
-    def to(self, device: torch.device) -> FewShotBatch:
-        b = Batch.to(self, device)
-        return FewShotBatch(b.x, None, None if self.support is None else self.support.to(device))
+    def to(
+        self, device: torch.device, memory_format: torch.memory_format = torch.channels_last
+    ) -> FewShotBatch:
+        b = Batch.to(self, device, memory_format)
+        support = None if self.support is None else self.support.to(device, memory_format)
+        return FewShotBatch(b.x, None, support)
 
 
 def few_shot_batches(
-    splits: PairSplits, batch_size: int, generator: torch.Generator, pin_memory: bool = False
+    splits: PairSplits,
+    batch_size: int,
+    generator: torch.Generator,
+    pin_memory: bool = False,
+    device: torch.device | None = None,
 ) -> Iterator[FewShotBatch]:
     """What a ``few_shot`` method gets each step: unlabeled images of the
     target pool and a labelled batch of the support set, nothing else."""
@@ -180,10 +187,15 @@ def few_shot_batches(
     if support is None or len(support) == 0:
         raise UserError("a few-shot method needs a support set: set data.shots to k >= 1")
     unlabeled = infinite_batches(
-        splits.target_train, batch_size, generator, labelled=False, pin_memory=pin_memory
+        splits.target_train,
+        batch_size,
+        generator,
+        labelled=False,
+        pin_memory=pin_memory,
+        device=device,
     )
     labelled = infinite_batches(
-        support, batch_size, generator, labelled=True, pin_memory=pin_memory
+        support, batch_size, generator, labelled=True, pin_memory=pin_memory, device=device
     )
     for u, s in zip(unlabeled, labelled, strict=False):
         yield FewShotBatch(u.x, None, s)

@@ -122,14 +122,19 @@ def _subset(ds: Dataset, idx: np.ndarray) -> Dataset:
 
 @lru_cache(maxsize=8)
 def _load_domain(domain: Domain, ctx: DataContext) -> Dataset:
+    from dabench.data.decoded_cache import decoded
+
     log.info("loading domain %s", domain.name)
-    return domain.load(ctx)
+    # File-backed domains are decoded once into a memory-mapped tensor.
+    return decoded(domain.load(ctx), ctx.root)
 
 
 @lru_cache(maxsize=8)
 def _load_domain_test(domain: Domain, ctx: DataContext) -> Dataset:
+    from dabench.data.decoded_cache import decoded
+
     assert domain.load_test is not None
-    return domain.load_test(ctx)
+    return decoded(domain.load_test(ctx), ctx.root)
 
 
 def load_pair_data(

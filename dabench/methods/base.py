@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar
@@ -42,13 +44,64 @@ class DivergedError(RuntimeError):
     """A loss became NaN or infinite: the run is recorded ``diverged``."""
 
 
+class FiniteChecks:
+    """Deferred divergence checks: losses are kept on their device and tested
+    together at :meth:`flush`, one host read for many steps.
+
+    Reading a CUDA loss back every step (``if not torch.isfinite(loss)``)
+    stalls the host until the GPU catches up; the trainer opens this around
+    its step loop (:func:`deferred_finite_checks`) and flushes every
+    ``train.log_every`` steps and before each evaluation. A NaN at step ``k``
+    is therefore raised within ``log_every`` steps of ``k``, still naming step
+    ``k`` and the value, and never after a checkpoint of the diverged weights
+    was scored. ``torch._assert_async`` would avoid the read entirely but
+    aborts the CUDA context, which a sweep in one process cannot survive.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[int, torch.Tensor]] = []
+
+    def add(self, loss: torch.Tensor, step: int) -> None:
+        self._pending.append((step, loss.detach().reshape(())))
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        losses = torch.stack([t.float() for _, t in self._pending])
+        bad = ~torch.isfinite(losses)
+        if bool(bad.any()):
+            i = int(bad.nonzero()[0, 0])
+            step = self._pending[i][0]
+            self._pending.clear()
+            raise DivergedError(f"loss became {losses[i].item()} at step {step}")
+        self._pending.clear()
+
+
+_DEFERRED: ContextVar[FiniteChecks | None] = ContextVar("dabench_finite_checks", default=None)
+
+
+@contextmanager
+def deferred_finite_checks() -> Iterator[FiniteChecks]:
+    """Within this block :func:`check_finite` defers to the yielded checks."""
+    checks = FiniteChecks()
+    token = _DEFERRED.set(checks)
+    try:
+        yield checks
+    finally:
+        _DEFERRED.reset(token)
+
+
 def check_finite(loss: torch.Tensor, step: int) -> None:
     """Raise :class:`DivergedError` when ``loss`` is NaN or infinite.
 
     A :meth:`Method.train_step` override calls it on each loss before its
-    backward pass, as the default step does.
+    backward pass, as the default step does. Inside the trainer's step loop
+    the check is deferred (:class:`FiniteChecks`): no host read per step.
     """
-    if not torch.isfinite(loss):
+    checks = _DEFERRED.get()
+    if checks is not None:
+        checks.add(loss, step)
+    elif not torch.isfinite(loss):
         raise DivergedError(f"loss became {loss.item()} at step {step}")
 
 
@@ -56,6 +109,8 @@ Optimizers = dict[str, torch.optim.Optimizer]
 # Unlabeled target-train batches on the device, in an order fixed for the run:
 # ``target_batches(batch_size)`` starts a fresh endless iterator each call.
 TargetBatches = Callable[[int], Iterator[Batch]]
+# Loss parts: floats or detached 0-d tensors (read back at the log cadence).
+Parts = dict[str, float | torch.Tensor]
 
 
 class TargetAccess(str, Enum):
@@ -149,14 +204,15 @@ class Method(nn.Module):
         """Class logits ``(n, C)``."""
         return self.forward(x)[1]
 
-    def loss(
-        self, src: Batch, tgt: Batch | None, step: int
-    ) -> tuple[torch.Tensor, dict[str, float]]:
+    def loss(self, src: Batch, tgt: Batch | None, step: int) -> tuple[torch.Tensor, Parts]:
+        """The total loss and its named parts. Parts may be floats or detached
+        0-d tensors; tensors are preferred: the trainer reads them back only
+        every ``train.log_every`` steps, so the step never waits for the GPU."""
         raise NotImplementedError
 
     def train_step(
         self, src: Batch, tgt: Batch | None, step: int, opts: Optimizers
-    ) -> tuple[torch.Tensor, dict[str, float]]:
+    ) -> tuple[torch.Tensor, Parts]:
         """One training step; returns the (detached) total loss and its parts.
 
         The default is one loss, one backward pass and one step of the

@@ -51,7 +51,7 @@ class DeepCORAL(Method):
 
     def loss(
         self, src: Batch, tgt: Batch | None, step: int
-    ) -> tuple[torch.Tensor, dict[str, float]]:
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         assert tgt is not None, "coral needs unlabeled target batches"
         f = self.backbone(torch.cat([src.x, tgt.x]))
         logits = self.classifier(f)
@@ -60,4 +60,4 @@ class DeepCORAL(Method):
         a = logits if self.hp["layer"] == "logits" else f
         c = coral_loss(a[:n], a[n:])
         total = ce + float(self.hp["weight"]) * c
-        return total, {"cls": float(ce.detach()), "coral": float(c.detach())}
+        return total, {"cls": ce.detach(), "coral": c.detach()}

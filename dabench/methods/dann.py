@@ -84,7 +84,7 @@ class DANN(Method):
 
     def loss(
         self, src: Batch, tgt: Batch | None, step: int
-    ) -> tuple[torch.Tensor, dict[str, float]]:
+    ) -> tuple[torch.Tensor, dict[str, float | torch.Tensor]]:
         assert tgt is not None, "dann needs unlabeled target batches"
         f = self.backbone(torch.cat([src.x, tgt.x]))
         ce = F.cross_entropy(self.classifier(f[: len(src)]), src.y)
@@ -97,8 +97,8 @@ class DANN(Method):
                 d
             )
         return total, {
-            "cls": float(ce.detach()),
-            "domain": float(d_loss.detach()),
+            "cls": ce.detach(),
+            "domain": d_loss.detach(),
             "grl": coeff,
-            "disc_acc": float(d_acc),
+            "disc_acc": d_acc,
         }

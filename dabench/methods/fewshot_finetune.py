@@ -34,11 +34,11 @@ class FewShotFinetune(Method):
 
     def loss(
         self, src: Batch, tgt: Batch | None, step: int
-    ) -> tuple[torch.Tensor, dict[str, float]]:
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         support = getattr(tgt, "support", None)
         assert support is not None and support.y is not None, "needs the labelled support batch"
         logits = self.classifier(self.backbone(torch.cat([src.x, support.x])))
         ce_s = F.cross_entropy(logits[: len(src)], src.y)
         ce_t = F.cross_entropy(logits[len(src) :], support.y)
         total = ce_s + float(self.hp["support_weight"]) * ce_t
-        return total, {"cls_source": float(ce_s.detach()), "cls_support": float(ce_t.detach())}
+        return total, {"cls_source": ce_s.detach(), "cls_support": ce_t.detach()}

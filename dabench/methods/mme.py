@@ -70,7 +70,7 @@ class MME(Method):
 
     def loss(
         self, src: Batch, tgt: Batch | None, step: int
-    ) -> tuple[torch.Tensor, dict[str, float]]:
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         support = getattr(tgt, "support", None)
         assert tgt is not None and support is not None, "mme needs support and unlabeled batches"
         n_l = len(src) + len(support)
@@ -81,4 +81,4 @@ class MME(Method):
         p = torch.softmax(self.classifier(grad_reverse(h[n_l:], 1.0)), dim=1)
         neg_entropy = (p * torch.log(p + 1e-5)).sum(1).mean()
         adent = float(self.hp["lambda"]) * neg_entropy
-        return ce + adent, {"cls": float(ce.detach()), "entropy": float(-neg_entropy.detach())}
+        return ce + adent, {"cls": ce.detach(), "entropy": -neg_entropy.detach()}

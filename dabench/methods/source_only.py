@@ -35,7 +35,7 @@ class SourceOnly(Method):
 
     def loss(
         self, src: Batch, tgt: Batch | None, step: int
-    ) -> tuple[torch.Tensor, dict[str, float]]:
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         _, logits = self(src.x)
         ce = F.cross_entropy(logits, src.y)
-        return ce, {"cls": float(ce.detach())}
+        return ce, {"cls": ce.detach()}
