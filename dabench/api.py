@@ -44,7 +44,9 @@ def run_id_for(cfg: RunConfig) -> tuple[str, str, int]:
     from dabench.methods import METHODS
 
     pair = PAIRS.get(cfg.pair)
-    h = config_hash(cfg, pair.version, METHODS.get(cfg.method).version)
+    cls = METHODS.get(cfg.method)
+    quiet = {n: hp.default for n, hp in cls.hparams.items() if not hp.hash_default}
+    h = config_hash(cfg, pair.version, cls.version, quiet)
     return f"{cfg.method}__{cfg.pair}__s{cfg.seed}__{h}", h, pair.version
 
 

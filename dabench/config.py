@@ -155,9 +155,21 @@ def channels_last_enabled(train: TrainConfig, device_kind: str) -> bool:
     return train.channels_last != "false"
 
 
-def config_hash(cfg: RunConfig, pair_version: int, method_version: int) -> str:
+def config_hash(
+    cfg: RunConfig,
+    pair_version: int,
+    method_version: int,
+    quiet_defaults: dict[str, Any] | None = None,
+) -> str:
+    """The run key's hash. ``quiet_defaults`` names hyperparameters that enter
+    it only when set to another value than the one given (see
+    ``HParam.hash_default``), so adding one to a method keeps its old keys."""
+    d = cfg.hashed_dict()
+    for name, default in (quiet_defaults or {}).items():
+        if name in d["hparams"] and d["hparams"][name] == default:
+            del d["hparams"][name]
     payload = dict(
-        cfg.hashed_dict(),
+        d,
         pair_version=pair_version,
         method_version=method_version,
         trainer_version=TRAINER_VERSION,

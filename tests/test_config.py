@@ -102,3 +102,21 @@ def test_steps_below_eval_every_is_an_error_naming_both_and_the_fix():
     assert ok.train.eval_every == ok.train.steps == 7
     # A head fitted without SGD runs no steps: nothing to evaluate between.
     build_config("zeroshot_imagenet", "mnist2digits", overrides={"train.steps": 7})
+
+
+def test_an_hparam_added_with_a_quiet_default_keeps_old_run_keys():
+    """source_only's head_lr_mult reproduces its earlier lrs at the default:
+    the key is the one computed without it; another value changes the key."""
+    from dabench.api import run_id_for
+    from dabench.config import config_hash
+
+    cfg = build_config("source_only", "mnist2digits")
+    assert cfg.hparams["head_lr_mult"] == 10.0
+    _, key, pv = run_id_for(cfg)
+    legacy = build_config("source_only", "mnist2digits")
+    del legacy.hparams["head_lr_mult"]
+    from dabench.methods import METHODS
+
+    assert key == config_hash(legacy, pv, METHODS.get("source_only").version)
+    changed = build_config("source_only", "mnist2digits", overrides={"hparams.head_lr_mult": 5})
+    assert run_id_for(changed)[1] != key

@@ -118,9 +118,7 @@ def _folder_domain(
     def load(ctx: DataContext) -> ImageFileDataset:
         root = _root(ctx.root, path)
         files = class_files(name, root, side, classes, rename, ignore_extra)
-        return _folder_images(
-            f"pair {name!r}: {side}", root, classes, files, size, ctx.bad_images
-        )
+        return _folder_images(f"pair {name!r}: {side}", root, classes, files, size, ctx.bad_images)
 
     return Domain(
         f"{name}_{side}",

@@ -133,7 +133,13 @@ class TargetAccess(str, Enum):
 class HParam:
     """A method hyperparameter: default (its type is the parameter's type), the
     range of valid values, and the distribution trials draw it from (``None``:
-    not searched, every trial uses the default)."""
+    not searched, every trial uses the default).
+
+    ``hash_default=False`` is for a hyperparameter added to an existing method
+    whose default reproduces the method's earlier behaviour: it enters the run
+    key only when set to another value, so records made before it existed
+    keep their keys (a default that changes behaviour needs a version bump).
+    """
 
     default: Any
     doc: str
@@ -141,6 +147,7 @@ class HParam:
     high: float | None = None
     choices: tuple[Any, ...] | None = None
     search: Distribution | None = None
+    hash_default: bool = True
 
     def __post_init__(self) -> None:
         if self.search is not None and not self.search.contains(self.default):

@@ -23,6 +23,9 @@ HEAD_LR_MULT = HParam(
     "lr of the new layers relative to a pretrained backbone's (TLlib: 10); "
     "inert for backbones trained from scratch",
     low=1.0,
+    # Added to source_only after its records existed; the default reproduces
+    # its earlier lrs, so only another value changes the run key.
+    hash_default=False,
 )
 
 
