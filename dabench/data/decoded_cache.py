@@ -190,7 +190,7 @@ def decoded(ds: Dataset, root: Path) -> Dataset:
             pixels = entry["pixels"]
             if len(pixels) == n:
                 log.info("decoded cache hit: %s", path)
-                return DecodedImageDataset(pixels, torch.arange(n), ds.targets, ds.classes, h)  # type: ignore[attr-defined]
+                return _cached(ds, pixels, h)
         except (OSError, RuntimeError, KeyError, EOFError) as e:
             log.warning("decoded cache entry %s unreadable (%s); decoding again", path, e)
     pixels = _decode_all(ds, n)
@@ -208,4 +208,12 @@ def decoded(ds: Dataset, root: Path) -> Dataset:
             os.unlink(tmp)
     log.info("decoded cache: wrote %d images to %s", n, path)
     pixels = torch.load(path, mmap=True, weights_only=True)["pixels"]
-    return DecodedImageDataset(pixels, torch.arange(n), ds.targets, ds.classes, h)  # type: ignore[attr-defined]
+    return _cached(ds, pixels, h)
+
+
+def _cached(ds: Dataset, pixels: torch.Tensor, h: str) -> Dataset:
+    """The decoded dataset, keeping the files ``data.bad_images=skip`` left out
+    (``skipped``) so the run record still counts them."""
+    out = DecodedImageDataset(pixels, torch.arange(len(pixels)), ds.targets, ds.classes, h)  # type: ignore[attr-defined]
+    out.skipped = list(getattr(ds, "skipped", ()))
+    return out
