@@ -14,6 +14,13 @@ added to source CE; the paper adds it to DANN or CDAN, i.e. ``dann+bsp``
 
 Deviations: features are the backbone's, no bottleneck; optimizer, schedule
 and budget are the trainer's.
+
+Measured caution: on the plain ``dann_digits`` CNN at initialisation the
+penalty's gradient on the backbone is ~30x the cross-entropy's even at
+``beta = 1e-4`` (the ReLU features share one dominant direction, so
+``sigma_1^2 ~ n ||mean f||^2`` is large); in a 300-step mnist2digits run the
+features shrank and the model stayed near chance (source val 34%, target
+10%). On ``dann_digits_bn`` the same run learns (source val 94%, target 67%).
 """
 
 from __future__ import annotations
