@@ -45,8 +45,7 @@ def run_id_for(cfg: RunConfig) -> tuple[str, str, int]:
 
     pair = PAIRS.get(cfg.pair)
     cls = METHODS.get(cfg.method)
-    quiet = {n: hp.default for n, hp in cls.hparams.items() if not hp.hash_default}
-    h = config_hash(cfg, pair.version, cls.version, quiet)
+    h = config_hash(cfg, pair.version, cls.version, cls.quiet_defaults())
     return f"{cfg.method}__{cfg.pair}__s{cfg.seed}__{h}", h, pair.version
 
 

@@ -52,11 +52,11 @@ def _spy_evaluations(monkeypatch, splits, probe):
     seen = []
     real = train_mod.evaluate
 
-    def spy(method, ds, device, num_classes):
+    def spy(method, ds, device, num_classes, *rest):
         kind = {id(splits.source_val): "source", id(splits.target_val): "target"}.get(id(ds))
         kind = kind or ("test" if ds is splits.target_test else "?")
         seen.append((kind, probe(method)))
-        return real(method, ds, device, num_classes)
+        return real(method, ds, device, num_classes, *rest)
 
     monkeypatch.setattr(train_mod, "evaluate", spy)
     return seen
@@ -81,7 +81,8 @@ def test_adabn_scores_target_splits_with_target_statistics_and_source_with_sourc
     train(m, splits, cfg, torch.device("cpu"))
     kinds = [k for k, _ in seen]
     assert kinds.count("source") == 3 and kinds.count("target") == 3
-    assert kinds.count("test") == len(SELECTORS.names()), "test labels once per selection rule"
+    # Rules that chose the same checkpoint share one scoring of it.
+    assert 1 <= kinds.count("test") <= len(SELECTORS.names()), "test labels at most once per rule"
     for kind, (mean, target_mean) in seen:
         if kind in ("target", "test"):
             assert torch.allclose(mean, target_mean, atol=1e-5)

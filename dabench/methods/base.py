@@ -263,6 +263,12 @@ class Method(nn.Module):
             groups.append({"params": rest, "lr_mult": 1.0})
         return groups
 
+    @classmethod
+    def quiet_defaults(cls) -> dict[str, Any]:
+        """Hyperparameters that enter the run key only away from these
+        defaults (``HParam.hash_default=False``)."""
+        return {n: hp.default for n, hp in cls.hparams.items() if not hp.hash_default}
+
     def optimizer_groups(self) -> dict[str, list[dict[str, Any]]]:
         """Named optimizers the trainer builds, each from parameter groups with
         an ``lr_mult``. One (``"main"`` over :meth:`param_groups`) unless a
