@@ -12,3 +12,9 @@ class UserError(Exception):
 
 class DataMissingError(UserError):
     """A dataset the run needs is not on disk (and could not be fetched)."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived. A BaseException, like KeyboardInterrupt, so that no
+    ``except Exception`` records it as a failed run: it unwinds, releasing
+    locks and writing no partial record, and the CLI exits 143."""

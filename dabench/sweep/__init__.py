@@ -33,6 +33,7 @@ from typing import Any
 from dabench.config import RunConfig, build_config, load_yaml
 from dabench.errors import UserError
 from dabench.home import BENCH_DIR  # noqa: E402
+from dabench.names import check_name, child
 
 SUITE_KEYS = {
     "name",
@@ -63,11 +64,15 @@ class Suite:
 
 
 def find_suite(name_or_path: str) -> Path:
+    """A suite file: an existing ``.yaml`` path as given, else a name looked up
+    in ``benchmarks/`` (a name, not a path: it cannot leave that folder)."""
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") and p.exists():
+    if p.suffix in (".yaml", ".yml") and p.is_file():
         return p
-    cand = BENCH_DIR / f"{name_or_path}.yaml"
-    if cand.exists():
+    if p.suffix in (".yaml", ".yml") or "/" in name_or_path:
+        raise UserError(f"suite file {name_or_path} does not exist")
+    cand = child(BENCH_DIR, name_or_path, "suite name", ".yaml")
+    if cand.is_file():
         return cand
     known = sorted(q.stem for q in BENCH_DIR.glob("*.yaml")) if BENCH_DIR.is_dir() else []
     raise UserError(
@@ -129,8 +134,15 @@ def load_suite(path: Path) -> Suite:
                 f"{path}: final.selection {final_sel!r} reads target labels; "
                 "select trials by source_val or an unsupervised validator"
             )
+    name = data.get("name", path.stem)
+    if not isinstance(name, str):
+        raise UserError(f"{path}: 'name' must be a string, got {name!r}")
+    try:
+        check_name(name, "suite name")
+    except UserError as e:
+        raise UserError(f"{path}: {e}") from None
     return Suite(
-        name=str(data.get("name", path.stem)),
+        name=name,
         description=str(data.get("description", "")),
         methods=methods,
         pairs=pairs,
