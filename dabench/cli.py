@@ -14,7 +14,6 @@ import click
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
 from rich.console import Console  # noqa: E402
-from rich.logging import RichHandler  # noqa: E402
 from rich.markup import escape  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
@@ -52,6 +51,8 @@ class Group(click.Group):
         level = log.level
         _quiet_consoles(False)
         log.setLevel(logging.WARNING)
+        handler = _EchoHandler()
+        log.addHandler(handler)
         restore = _on_sigterm()
         try:
             rv = super().main(*args, standalone_mode=False, **kwargs)
@@ -71,9 +72,25 @@ class Group(click.Group):
             sys.exit(2)
         finally:
             restore()
+            log.removeHandler(handler)
             log.setLevel(level)
             _quiet_consoles(False)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class _EchoHandler(logging.Handler):
+    """dabench's log lines on stderr as it is now (under CliRunner too, and
+    above a live progress bar); -q raises the level to errors, -v lowers it
+    to info."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            msg = record.getMessage()
+            if record.levelno >= logging.WARNING:
+                msg = f"{record.levelname.lower()}: {msg}"
+            click.echo(msg, err=True)
+        except Exception:
+            self.handleError(record)
 
 
 def _stopped(why: str, code: int) -> None:
@@ -165,11 +182,6 @@ def _info(text: str) -> None:
 def main() -> None:
     """dabench: which transfer method works on your domain shift, how well,
     how reliably, at what cost."""
-    logging.basicConfig(
-        level=logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=err_console, show_path=False, show_time=False)],
-    )
 
 
 # ------------------------------------------------------------------- list
