@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import sys
@@ -26,6 +27,19 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 100_00
 DEFAULT_RESULTS = Path("results")
 
 
+_PATH_ERRNOS = {
+    errno.ENAMETOOLONG,
+    errno.ENOENT,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ELOOP,
+    errno.EROFS,
+    errno.EEXIST,
+}
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -39,6 +53,14 @@ class Group(click.Group):
         except UserError as e:
             click.echo(f"Error: {_one_line(e)}", err=True)
             ctx.exit(2)
+        except OSError as e:
+            # A path the user gave that cannot be used (missing, too long, not
+            # allowed): their input, not a bug. Anything else propagates.
+            if e.errno not in _PATH_ERRNOS:
+                raise
+            where = f"{e.filename}: " if e.filename else ""
+            click.echo(f"Error: cannot use {where}{_one_line(e.strerror or e)}", err=True)
+            ctx.exit(2)
 
     def main(self, *args, standalone_mode: bool = True, **kwargs):
         """As click's, but every usage error is one line (exit 2), and Ctrl-C
@@ -46,6 +68,12 @@ class Group(click.Group):
         writes no record and gives its lock back, so a rerun resumes."""
         if not standalone_mode:
             return super().main(*args, standalone_mode=False, **kwargs)
+        argv = kwargs.get("args", args[0] if args else None)
+        argv = sys.argv[1:] if argv is None else argv
+        if any("\x00" in str(a) for a in argv):
+            # A shell cannot pass one; a program can, and no path or name may hold it.
+            click.echo("Error: an argument contains a NUL character", err=True)
+            sys.exit(2)
         _verbosity.clear()
         log = logging.getLogger("dabench")
         level = log.level
@@ -341,6 +369,9 @@ def run(
         overrides["data.download"] = True
     cfg = build_config(method, pair, seed, overrides=overrides)
     if dry_run:
+        from dabench.train import resolve_device
+
+        resolve_device(cfg.device)
         run_id = api.run_id_for(cfg)[0]
         done = Path(results).is_dir() and api.existing_record(cfg, results) is not None
         click.echo(f"{'recorded' if done else 'pending'}\t{run_id}")
