@@ -312,10 +312,16 @@ suite_docs = st.dictionaries(
 )
 
 
+VALID_SUITE = {"name": "s", "methods": ["source_only"], "pairs": ["digits2mnist"], "seeds": [0]}
+# A valid suite with some keys replaced: reaches the checks that come late.
+mutated_suites = suite_docs.map(lambda d: {**VALID_SUITE, **d})
+
+
 @FUZZ
 @given(
     st.one_of(
-        suite_docs.map(lambda d: yaml.safe_dump(d)),
+        mutated_suites.map(yaml.safe_dump),
+        suite_docs.map(yaml.safe_dump),
         st.text(max_size=80),
         yaml_values.map(yaml.safe_dump),
     )

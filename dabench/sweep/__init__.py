@@ -47,6 +47,8 @@ SUITE_KEYS = {
     "final",
 }
 FINAL_KEYS = {"seeds", "selection"}
+# A count of trials beyond this is a typo, not a search (and would not fit in memory).
+MAX_TRIALS = 10_000
 
 
 @dataclasses.dataclass
@@ -83,8 +85,8 @@ def find_suite(name_or_path: str) -> Path:
 def _int_list(path: Path, key: str, value: Any) -> list[int]:
     if not isinstance(value, list) or not value:
         raise UserError(f"{path}: {key!r} must be a non-empty list of non-negative integers")
-    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value):
-        raise UserError(f"{path}: {key} must be non-negative integers")
+    if not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**32 for s in value):
+        raise UserError(f"{path}: {key} must be integers from 0 to {2**32 - 1}")
     if len(set(value)) != len(value):
         raise UserError(f"{path}: {key} lists a value twice")
     return list(value)
@@ -103,8 +105,10 @@ def load_suite(path: Path) -> Suite:
     seeds = _int_list(path, "seeds", data.get("seeds"))
     hs = data.get("hparams_seeds", [0])
     if isinstance(hs, int) and not isinstance(hs, bool):
-        if hs < 1:
-            raise UserError(f"{path}: hparams_seeds must be a count >= 1 or a list of trials")
+        if not 1 <= hs <= MAX_TRIALS:
+            raise UserError(
+                f"{path}: hparams_seeds must be a count from 1 to {MAX_TRIALS} or a list of trials"
+            )
         hs = list(range(hs))
     hs = _int_list(path, "hparams_seeds", hs)
     overrides = data.get("set") or {}
