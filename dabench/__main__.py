@@ -1,6 +1,6 @@
-"""``python -m dabench``: the same as the ``dabench`` command."""
+"""`python -m dabench`: the same CLI as the `dabench` command."""
 
 from dabench.cli import main
 
 if __name__ == "__main__":
-    main(prog_name="dabench")
+    main()
