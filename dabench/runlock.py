@@ -6,7 +6,9 @@ recorded and holds it until the record is written; whatever launches runs (a
 loop, a process pool, Ray workers on one file system) gets this for free. The
 lock is an ``fcntl.flock`` on ``results/.locks/<run_key>.lock``: the kernel
 drops it when the holder exits, even on SIGKILL, so a crash never leaves a key
-locked. The lock files themselves stay (empty) and are harmless.
+locked. The holder removes the file (and the folder, if empty) when done, so a
+run that could not start leaves the results directory as it was; a lock file
+left by a killed process is empty and harmless.
 """
 
 from __future__ import annotations
@@ -43,15 +45,38 @@ def run_lock(results: Path, run_id: str, wait: bool = False) -> Iterator[None]:
     """Hold the lock of ``run_id`` for the block. Raises :class:`RunningElsewhere`
     if another process holds it, unless ``wait`` (then block until it is free)."""
     path = lock_path(results, run_id)
-    path.parent.mkdir(exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    fd = _acquire(path, wait)
     try:
-        if fcntl is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                raise RunningElsewhere(run_id) from None
         yield
     finally:
-        # Closing the descriptor releases the lock.
+        # Removed while still held, so the folder is left as it was found (a
+        # run that could not start leaves nothing); _acquire copes with it.
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # only if no other key is locked
+        os.close(fd)  # releases the lock
+
+
+def _acquire(path: Path, wait: bool) -> int:
+    while True:
+        path.parent.mkdir(exist_ok=True)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except FileNotFoundError:
+            continue  # the folder was removed between mkdir and open
+        if fcntl is None:
+            return fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            raise RunningElsewhere(path.stem) from None
+        # The previous holder may have removed the file after we opened it;
+        # then our lock is on a file nobody else will see: start again.
+        try:
+            st, mine = os.stat(path), os.fstat(fd)
+            if (st.st_dev, st.st_ino) == (mine.st_dev, mine.st_ino):
+                return fd
+        except FileNotFoundError:
+            pass
         os.close(fd)

@@ -82,8 +82,10 @@ def sandbox(tmp_path, monkeypatch):
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file's bytes and every folder (a created folder is a change too)."""
     return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        str(p.relative_to(root)): p.read_bytes() if p.is_file() else b"<dir>"
+        for p in sorted(root.rglob("*"))
     }
 
 
