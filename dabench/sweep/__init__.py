@@ -107,7 +107,7 @@ def load_suite(path: Path) -> Suite:
     if isinstance(hs, int) and not isinstance(hs, bool):
         if not 1 <= hs <= MAX_TRIALS:
             raise UserError(
-                f"{path}: hparams_seeds must be a count from 1 to {MAX_TRIALS} or a list of trials"
+                f"{path}: hparams_seeds must be a count >= 1 (at most {MAX_TRIALS}) or a list of trials"
             )
         hs = list(range(hs))
     hs = _int_list(path, "hparams_seeds", hs)
