@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from dabench.records import (
     write_curve,
     write_record,
 )
+from dabench.runlock import RunningElsewhere, run_lock
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,56 @@ def run(
     results: Path,
     force: bool = False,
     progress: Callable[[int, int, dict[str, float]], None] | None = None,
+    wait: bool = False,
 ) -> tuple[RunRecord, bool]:
     """Train and evaluate one config; returns ``(record, reused)``.
 
     An existing record of the same run key (ok, collapsed or diverged) is
-    returned as is unless ``force``. Failed, diverged and collapsed runs are
-    recorded too.
+    returned as is unless ``force``; a failed one is retried. The run key's
+    lock (:mod:`dabench.runlock`) is held from that check until the record is
+    written, so processes sharing ``results`` never run one key twice: if
+    another process holds it, :class:`~dabench.runlock.RunningElsewhere` is
+    raised, or with ``wait`` this blocks until it is free.
+
+    Bad input (:class:`UserError`) propagates with no record. Any other
+    exception, out-of-memory included, is recorded as ``failed`` with its type,
+    message and traceback tail, and that record is returned, so a suite goes on.
+    Ctrl-C and SIGTERM propagate and write no record: the rerun resumes.
     """
+    results = ensure_results_dir(results, create=True)
+    run_id, h, pair_version = run_id_for(cfg)
+    with run_lock(results, run_id, wait=wait):
+        if not force:
+            rec = existing_record(cfg, results)
+            if rec is not None:
+                return rec, True
+        record = _train_and_record(cfg, results, run_id, h, pair_version, progress)
+        return record, False
+
+
+def _failure_reason(e: BaseException) -> str:
+    import torch
+
+    text = f"{type(e).__name__}: {e}".strip()
+    oom = (MemoryError,) + (
+        (torch.cuda.OutOfMemoryError,) if hasattr(torch.cuda, "OutOfMemoryError") else ()
+    )
+    return f"out of memory ({text})" if isinstance(e, oom) else text
+
+
+def _traceback_tail(e: BaseException, lines: int = 12, chars: int = 4000) -> str:
+    text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    return "\n".join(text.rstrip().splitlines()[-lines:])[-chars:]
+
+
+def _train_and_record(
+    cfg: RunConfig,
+    results: Path,
+    run_id: str,
+    h: str,
+    pair_version: int,
+    progress: Callable[[int, int, dict[str, float]], None] | None,
+) -> RunRecord:
     from dabench.data import PAIRS, DataContext, make_splits, skipped_images
     from dabench.episode import build_method, extra_metrics
     from dabench.methods import METHODS
@@ -80,61 +124,71 @@ def run(
     from dabench.provenance import provenance
     from dabench.train import DivergedError, resolve_device, seed_everything, train
 
-    results = ensure_results_dir(results, create=True)
-    run_id, h, pair_version = run_id_for(cfg)
-    if not force:
-        rec = existing_record(cfg, results)
-        if rec is not None:
-            return rec, True
-
     pair = PAIRS.get(cfg.pair)
     method_cls = METHODS.get(cfg.method)
     device = resolve_device(cfg.device)
-    ctx = DataContext.default(cfg.data.root, cfg.data.download, cfg.data.bad_images)
-    splits = make_splits(pair, ctx, cfg.data.split_seed, need_source=method_cls.needs_source_images)
-    data_extra = skipped_images(pair, ctx, method_cls.needs_source_images)
-    t0 = time.perf_counter()
-    seed_everything(cfg.seed)
-    backbone = build_backbone(cfg.backbone, pair.input_shape, pretrained=cfg.backbone_pretrained)
-    # k-shot episode, frozen-feature cache and n-way relabelling (dabench/episode.py).
-    splits, method = build_method(cfg, pair, method_cls, splits, backbone, device)
-    make = functools.partial(
-        build_record,
-        cfg,
-        run_id=run_id,
-        config_hash=h,
-        method_cls=method_cls,
-        pair_version=pair_version,
-        trainer_version=TRAINER_VERSION,
-        splits=splits.sizes(),
-        provenance=provenance(device),
-    )
-    try:
-        result = train(method, splits, cfg, device, progress=progress)
-    except DivergedError as e:
-        record = make(status="diverged", error=str(e), total_seconds=time.perf_counter() - t0)
-        write_record(results, record)
-        return record, False
-    except Exception as e:
-        record = make(
-            status="failed",
-            error=f"{type(e).__name__}: {e}",
-            total_seconds=time.perf_counter() - t0,
-        )
-        write_record(results, record)
-        raise
-    record = make(
-        result=result,
-        total_seconds=time.perf_counter() - t0,
-        extra={**data_extra, **extra_metrics(method, splits, device)},
-    )
-    write_curve(results, run_id, result.curve)
-    from dabench import features
+    info: dict[str, Any] = {"splits": {}, "provenance": provenance(device)}
 
-    if features.requested():
-        features.save_sample(method, splits, device, results, run_id, features.requested())
+    def make(**kw: Any) -> RunRecord:
+        return build_record(
+            cfg,
+            run_id=run_id,
+            config_hash=h,
+            method_cls=method_cls,
+            pair_version=pair_version,
+            trainer_version=TRAINER_VERSION,
+            total_seconds=time.perf_counter() - t0,
+            **info,
+            **kw,
+        )
+
+    t0 = time.perf_counter()
+    try:
+        ctx = DataContext.default(cfg.data.root, cfg.data.download, cfg.data.bad_images)
+        splits = make_splits(
+            pair, ctx, cfg.data.split_seed, need_source=method_cls.needs_source_images
+        )
+        data_extra = skipped_images(pair, ctx, method_cls.needs_source_images)
+        seed_everything(cfg.seed)
+        backbone = build_backbone(
+            cfg.backbone, pair.input_shape, pretrained=cfg.backbone_pretrained
+        )
+        # k-shot episode, frozen-feature cache and n-way relabelling (dabench/episode.py).
+        splits, method = build_method(cfg, pair, method_cls, splits, backbone, device)
+        info["splits"] = splits.sizes()
+        result = train(method, splits, cfg, device, progress=progress)
+        record = make(
+            result=result, extra={**data_extra, **extra_metrics(method, splits, device)}
+        )
+        write_curve(results, run_id, result.curve)
+        from dabench import features
+
+        if features.requested():
+            features.save_sample(method, splits, device, results, run_id, features.requested())
+    except DivergedError as e:
+        record = make(status="diverged", error=str(e))
+    except UserError:
+        raise
+    except Exception as e:
+        # Any crash is a record, not the end of a suite; the trace tail says where.
+        record = make(status="failed", error=_failure_reason(e), traceback=_traceback_tail(e))
+        # Info only: the caller reports the failed record (the CLI as an error line).
+        log.info("%s failed: %s", run_id, record.error)
+        _free_accelerator()
     write_record(results, record)
-    return record, False
+    return record
+
+
+def _free_accelerator() -> None:
+    """After a failure (an out-of-memory above all) give cached GPU memory back
+    so the next run of a suite starts clean."""
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def recall_pairs(names: list[str], results: Path) -> None:
@@ -160,12 +214,28 @@ def sweep(
     results: Path,
     force: bool = False,
     progress_factory: Callable[[RunConfig], Any] | None = None,
-) -> Iterator[tuple[RunConfig, dict[str, Any], bool]]:
-    """Run configs in order, reusing recorded ones; yields ``(cfg, record, reused)``."""
+    on_elsewhere: Callable[[RunConfig], None] | None = None,
+) -> Iterator[tuple[RunConfig, RunRecord, bool]]:
+    """Run configs in order, reusing recorded ones; yields ``(cfg, record,
+    reused)`` once per config. A config whose key another process is running
+    (``on_elsewhere`` is told) is checked again after the others: this waits
+    for that process and reuses its record, or runs the key if it failed."""
     results = ensure_results_dir(results, create=True)
+    later = []
     for cfg in configs:
         progress = progress_factory(cfg) if progress_factory else None
-        rec, reused = run(cfg, results, force=force, progress=progress)
+        try:
+            rec, reused = run(cfg, results, force=force, progress=progress)
+        except RunningElsewhere:
+            log.info("%s is running elsewhere; checking it again at the end", run_id_for(cfg)[0])
+            if on_elsewhere is not None:
+                on_elsewhere(cfg)
+            later.append(cfg)
+            continue
+        yield cfg, rec, reused
+    for cfg in later:
+        progress = progress_factory(cfg) if progress_factory else None
+        rec, reused = run(cfg, results, progress=progress, wait=True)
         yield cfg, rec, reused
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import sys
@@ -14,17 +15,33 @@ import click
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
 from rich.console import Console  # noqa: E402
-from rich.logging import RichHandler  # noqa: E402
 from rich.markup import escape  # noqa: E402
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from dabench.errors import UserError  # noqa: E402
+from dabench.errors import Terminated, UserError  # noqa: E402
 
 # A pipe or file gets tables in full: no truncated names a script could not grep.
 console = Console(width=None if sys.stdout.isatty() else 100_000)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 100_000)
 DEFAULT_RESULTS = Path("results")
+
+
+_PATH_ERRNOS = {
+    errno.ENAMETOOLONG,
+    errno.ENOENT,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ELOOP,
+    errno.EROFS,
+    errno.EEXIST,
+}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
 
 
 class Group(click.Group):
@@ -34,21 +51,165 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except UserError as e:
-            click.echo(f"Error: {e}", err=True)
+            click.echo(f"Error: {_one_line(e)}", err=True)
             ctx.exit(2)
+        except OSError as e:
+            # A path the user gave that cannot be used (missing, too long, not
+            # allowed): their input, not a bug. Anything else propagates.
+            if e.errno not in _PATH_ERRNOS:
+                raise
+            where = f"{e.filename}: " if e.filename else ""
+            click.echo(f"Error: cannot use {where}{_one_line(e.strerror or e)}", err=True)
+            ctx.exit(2)
+
+    def main(self, *args, standalone_mode: bool = True, **kwargs):
+        """As click's, but every usage error is one line (exit 2), and Ctrl-C
+        and SIGTERM stop with one line and exit 130 / 143: the run in progress
+        writes no record and gives its lock back, so a rerun resumes."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        argv = kwargs.get("args", args[0] if args else None)
+        argv = sys.argv[1:] if argv is None else argv
+        if any("\x00" in str(a) for a in argv):
+            # A shell cannot pass one; a program can, and no path or name may hold it.
+            click.echo("Error: an argument contains a NUL character", err=True)
+            sys.exit(2)
+        _verbosity.clear()
+        log = logging.getLogger("dabench")
+        level = log.level
+        _quiet_consoles(False)
+        log.setLevel(logging.WARNING)
+        handler = _EchoHandler()
+        log.addHandler(handler)
+        restore = _on_sigterm()
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.Abort as e:
+            if not isinstance(e.__cause__, KeyboardInterrupt):
+                raise
+            _stopped("interrupted (Ctrl-C)", 130)
+        except KeyboardInterrupt:
+            _stopped("interrupted (Ctrl-C)", 130)
+        except Terminated:
+            _stopped("terminated (SIGTERM)", 143)
+        except click.ClickException as e:
+            hint = ""
+            if isinstance(e, click.UsageError) and e.ctx is not None:
+                hint = f" (see `{e.ctx.command_path} --help`)"
+            click.echo(f"Error: {_one_line(e.format_message())}{hint}", err=True)
+            sys.exit(2)
+        finally:
+            restore()
+            log.removeHandler(handler)
+            log.setLevel(level)
+            _quiet_consoles(False)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class _EchoHandler(logging.Handler):
+    """dabench's log lines on stderr as it is now (under CliRunner too, and
+    above a live progress bar); -q raises the level to errors, -v lowers it
+    to info."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            msg = record.getMessage()
+            if record.levelno >= logging.WARNING:
+                msg = f"{record.levelname.lower()}: {msg}"
+            click.echo(msg, err=True)
+        except Exception:
+            self.handleError(record)
+
+
+def _stopped(why: str, code: int) -> None:
+    click.echo(
+        f"{why}: the run in progress was not recorded; rerun the same command to resume",
+        err=True,
+    )
+    sys.exit(code)
+
+
+def _on_sigterm():
+    """Make SIGTERM unwind like Ctrl-C (locks released, no partial record);
+    returns what undoes it. Only the main thread may set a handler."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    old = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, old)
+
+
+# -v/-q are accepted before and after the subcommand (dabench -v run ...,
+# dabench run -v ...); see _add_verbosity at the end of this module.
+_verbosity: dict[str, bool] = {}
+
+
+def _set_verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if not value:
+        return
+    _verbosity[param.name] = True
+    if _verbosity.get("verbose") and _verbosity.get("quiet"):
+        raise click.UsageError("-v/--verbose and -q/--quiet contradict each other")
+    quiet = param.name == "quiet"
+    logging.getLogger("dabench").setLevel(logging.ERROR if quiet else logging.INFO)
+    _quiet_consoles(quiet)
+
+
+def _quiet_consoles(quiet: bool) -> None:
+    # Progress bars and notes go to stderr; errors are echoed apart and stay.
+    from dabench import cli_fewshot
+
+    err_console.quiet = cli_fewshot.err_console.quiet = quiet
+
+
+def _verbosity_options() -> list[click.Option]:
+    return [
+        click.Option(
+            ["-v", "--verbose"],
+            is_flag=True,
+            expose_value=False,
+            callback=_set_verbosity,
+            help="Log progress details.",
+        ),
+        click.Option(
+            ["-q", "--quiet"],
+            is_flag=True,
+            expose_value=False,
+            callback=_set_verbosity,
+            help="Only results and errors: no progress bars or notes.",
+        ),
+    ]
+
+
+def _add_verbosity(cmd: click.Command) -> None:
+    """Give ``cmd`` and every command below it -v and -q."""
+    if not any(p.name == "verbose" for p in cmd.params):
+        cmd.params.extend(_verbosity_options())
+    for sub in getattr(cmd, "commands", {}).values():
+        _add_verbosity(sub)
+
+
+def _quiet() -> bool:
+    return bool(_verbosity.get("quiet"))
+
+
+def _info(text: str) -> None:
+    """A note on stdout that -q silences (results and errors are not notes)."""
+    if not _quiet():
+        console.print(text)
 
 
 @click.group(cls=Group)
 @click.version_option(package_name="dabench")
-@click.option("-v", "--verbose", is_flag=True, help="Log progress details.")
-def main(verbose: bool) -> None:
+def main() -> None:
     """dabench: which transfer method works on your domain shift, how well,
     how reliably, at what cost."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(message)s",
-        handlers=[RichHandler(console=err_console, show_path=False, show_time=False)],
-    )
     from dabench.plugins import load_plugins
 
     load_plugins()
@@ -120,6 +281,7 @@ def _progress() -> Progress:
         TextColumn("{task.fields[info]}"),
         console=err_console,
         transient=True,
+        disable=_quiet(),
     )
 
 
@@ -132,7 +294,7 @@ def _summary(rec, reused: bool, rule: str) -> str:
     what = f"{rec.method} on {rec.pair} trial {rec.hparams_seed} seed {rec.seed}"
     m = rec.by_selection.get(rule)
     if m is None:
-        return f"[red]{what}: {rec.status}[/red] ({rec.error})"
+        return f"[red]{escape(what)}: {rec.status}[/red] ({escape(str(rec.error))})"
     tag = " [dim](recorded earlier; --force to rerun)[/dim]" if reused else ""
     text = (
         f"{what}: target acc [bold]{_pct(m.target_test_acc)}[/bold], macro-F1 "
@@ -178,6 +340,9 @@ def _summary(rec, reused: bool, rule: str) -> str:
 @click.option(
     "--force", is_flag=True, help="Rerun even if this config and seed are already recorded."
 )
+@click.option(
+    "--dry-run", is_flag=True, help="Check the config and print its run key; run nothing."
+)
 @_json_option
 def run(
     method,
@@ -191,6 +356,7 @@ def run(
     data_root,
     download,
     force,
+    dry_run,
     as_json,
 ) -> None:
     """Train one method on one pair and record the result."""
@@ -210,13 +376,28 @@ def run(
         overrides["data.download"] = True
     api.recall_pairs([pair], results)
     cfg = build_config(method, pair, seed, overrides=overrides)
-    with _progress() as progress:
-        rec, reused = api.run(
-            cfg,
-            results,
-            force=force,
-            progress=_progress_factory(progress, f"{method} {pair} s{seed}"),
+    if dry_run:
+        from dabench.train import resolve_device
+
+        resolve_device(cfg.device)
+        run_id = api.run_id_for(cfg)[0]
+        done = Path(results).is_dir() and api.existing_record(cfg, results) is not None
+        click.echo(f"{'recorded' if done else 'pending'}\t{run_id}")
+        return
+    try:
+        with _progress() as progress:
+            rec, reused = api.run(
+                cfg,
+                results,
+                force=force,
+                progress=_progress_factory(progress, f"{method} {pair} s{seed}"),
+            )
+    except api.RunningElsewhere as e:
+        click.echo(
+            f"Error: {e.run_id} is running in another process; rerun later to reuse its record",
+            err=True,
         )
+        sys.exit(1)
     if as_json:
         _echo_json({"reused": reused, "record": rec.to_dict()})
     else:
@@ -228,12 +409,28 @@ def run(
 # ------------------------------------------------------------ bench/sweep
 
 
+OUTCOMES = ("done", "reused", "failed", "diverged", "collapsed")
+
+
+def _outcome(rec, reused: bool) -> str:
+    """How a suite counts a run: reused if recorded earlier, else by status
+    (a finished ok run is done)."""
+    return "reused" if reused else ("done" if rec.status == "ok" else rec.status)
+
+
 def _run_stage(configs, results: Path, force: bool, label: str) -> dict[str, int]:
     from dabench import api
 
-    counts: dict[str, int] = {}
+    counts = dict.fromkeys(OUTCOMES, 0)
     with _progress() as progress:
         overall = progress.add_task(label, total=len(configs), info="")
+
+        def elsewhere(c) -> None:
+            progress.console.print(
+                f"[dim]{c.method} on {c.pair} trial {c.hparams_seed} seed {c.seed}: "
+                "running elsewhere; checked again at the end[/dim]"
+            )
+
         for i, (cfg, rec, reused) in enumerate(
             api.sweep(
                 configs,
@@ -242,15 +439,28 @@ def _run_stage(configs, results: Path, force: bool, label: str) -> dict[str, int
                 progress_factory=lambda c: _progress_factory(
                     progress, f"{c.method} {c.pair} h{c.hparams_seed} s{c.seed}"
                 ),
+                on_elsewhere=elsewhere,
             ),
             start=1,
         ):
             progress.update(overall, completed=i)
-            counts[rec.status] = counts.get(rec.status, 0) + 1
-            progress.console.print(
-                f"[{i}/{len(configs)}] " + _summary(rec, reused, cfg.train.selection)
-            )
+            outcome = _outcome(rec, reused)
+            counts[outcome] = counts.get(outcome, 0) + 1
+            line = f"[{i}/{len(configs)}] " + _summary(rec, reused, cfg.train.selection)
+            if rec.status == "failed":
+                # An error: shown even with -q.
+                click.echo(
+                    f"[{i}/{len(configs)}] {_one_line(_plain(_summary(rec, reused, '')))}", err=True
+                )
+            else:
+                progress.console.print(line)
     return counts
+
+
+def _plain(markup: str) -> str:
+    from rich.text import Text
+
+    return Text.from_markup(markup).plain
 
 
 def _run_suite(
@@ -265,8 +475,8 @@ def _run_suite(
     api.recall_pairs(suite.pairs, results)
     configs = suite_configs(suite, overrides)
     n_final = len(suite.methods) * len(suite.pairs) * len(suite.final_seeds)
-    console.print(
-        f"[bold]{suite.name}[/bold]: {len(configs)} runs ({len(suite.methods)} methods x "
+    _info(
+        f"[bold]{escape(suite.name)}[/bold]: {len(configs)} runs ({len(suite.methods)} methods x "
         f"{len(suite.pairs)} pairs x {len(suite.hparams_seeds)} trials x {len(suite.seeds)} seeds)"
         + (
             f", then each cell's trial selected by {suite.final_selection} with seeds "
@@ -274,7 +484,7 @@ def _run_suite(
             if suite.final_seeds
             else ""
         )
-        + (f" — {suite.description}" if suite.description else "")
+        + (f" — {escape(suite.description)}" if suite.description else "")
     )
     if dry_run:
         results_ok = Path(results).is_dir()
@@ -295,20 +505,24 @@ def _run_suite(
     counts = _run_stage(configs, results, force, "search" if suite.final_seeds else "suite")
     if suite.final_seeds:
         final = final_configs(suite, results, overrides)
-        console.print(
+        _info(
             f"[bold]final stage[/bold]: {len(final)} runs of the trials selected by "
             f"{suite.final_selection}"
         )
         for k, v in _run_stage(final, results, force=False, label="final").items():
             counts[k] = counts.get(k, 0) + v
-    summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    summary = ", ".join(f"{counts.get(k, 0)} {k}" for k in OUTCOMES)
     console.print(f"runs: {summary}")
     if counts.get("collapsed") or counts.get("diverged"):
         err_console.print(
             "[yellow]collapsed and diverged runs are results: the report counts them per cell[/yellow]"
         )
     if counts.get("failed"):
-        err_console.print(f"[red]{counts['failed']} run(s) failed; see their records[/red]")
+        click.echo(
+            f"Error: {counts['failed']} run(s) failed (runs: {summary}); their records hold "
+            "the error; rerun the same command to retry them",
+            err=True,
+        )
         sys.exit(1)
 
 
@@ -541,7 +755,7 @@ def report(
         console.print(f"[dim]{escape(line)}[/dim]")
     for note in lb.notes:
         console.print(f"[yellow]- {escape(note)}[/yellow]")
-    console.print(f"[dim]written: {', '.join(str(p) for p in written)}[/dim]")
+    _info(f"[dim]written: {escape(', '.join(str(p) for p in written))}[/dim]")
 
 
 def _print_frame(caption: str, frame) -> None:
@@ -557,6 +771,7 @@ from dabench.cli_fewshot import cache, curve  # noqa: E402
 
 main.add_command(curve)
 main.add_command(cache)
+_add_verbosity(main)
 
 
 if __name__ == "__main__":

@@ -182,8 +182,9 @@ def config_hash(
 
 _RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     # key: (low, high, low_exclusive)
-    "seed": (0, None, False),
-    "hparams_seed": (0, None, False),
+    # numpy and torch seed from 32 bits; a larger seed would crash the run.
+    "seed": (0, 2**32 - 1, False),
+    "hparams_seed": (0, 2**32 - 1, False),
     "train.steps": (1, None, False),
     "train.batch_size": (2, None, False),
     "train.lr": (0.0, None, True),
@@ -191,14 +192,14 @@ _RANGES: dict[str, tuple[float | None, float | None, bool]] = {
     "train.weight_decay": (0.0, None, False),
     "train.eval_every": (1, None, False),
     "train.log_every": (1, None, False),
-    "data.split_seed": (0, None, False),
+    "data.split_seed": (0, 2**32 - 1, False),
     "data.shots": (0, None, False),
     "data.ways": (0, None, False),
     "data.episode": (0, None, False),
 }
 
 
-def _coerce(key: str, value: Any, like: Any) -> Any:
+def _coerce(key: str, value: Any, like: Any, nullable: bool = False) -> Any:
     """Coerce ``value`` to the type of ``like`` or raise a UserError."""
     if isinstance(value, str) and not isinstance(like, str):
         try:
@@ -217,8 +218,10 @@ def _coerce(key: str, value: Any, like: Any) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
     elif isinstance(like, str) or like is None:
-        if value is None or isinstance(value, (str, int, float)):
-            return None if value is None else str(value)
+        if value is None and (like is None or nullable):
+            return None
+        if isinstance(value, (str, int, float)) and value is not None:
+            return str(value)
     raise UserError(f"{key} must be {type(like).__name__}, got {value!r}")
 
 
@@ -252,9 +255,10 @@ def apply_overrides(cfg: RunConfig, overrides: dict[str, Any], origin: str = "--
             fields = _section_fields(section)
             if parts[1] in fields:
                 like = fields[parts[1]]
-                if parts[1] == "root":
+                nullable = parts[1] == "root"  # None: the default data root
+                if nullable:
                     like = ""
-                setattr(section, parts[1], _coerce(key, raw, like))
+                setattr(section, parts[1], _coerce(key, raw, like, nullable))
                 continue
         raise UserError(
             f"unknown config key {key!r} in {origin}; valid keys: {', '.join(settable_keys())}"

@@ -29,6 +29,8 @@ from dabench.records import RunRecord
 log = logging.getLogger(__name__)
 
 METRIC = "target_test_acc"
+# More episodes than this is a typo (each one is a run).
+MAX_EPISODES = 10_000
 
 
 @dataclass
@@ -67,8 +69,8 @@ def curve_configs(
     overrides: dict[str, Any] | None = None,
 ) -> list[RunConfig]:
     """One config per (method, k, episode); the training seed is the same for all."""
-    if episodes < 1:
-        raise UserError(f"--episodes must be >= 1, got {episodes}")
+    if not 1 <= episodes <= MAX_EPISODES:
+        raise UserError(f"--episodes must be from 1 to {MAX_EPISODES}, got {episodes}")
     if any(k < 1 for k in shots):
         raise UserError(f"--shots must all be >= 1, got {shots}")
     from dabench.methods import METHODS, TargetAccess

@@ -16,3 +16,9 @@ class DataMissingError(UserError):
 
 class DataCorruptError(UserError):
     """A dataset file is on disk but cannot be read as its format says."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived. A BaseException, like KeyboardInterrupt, so that no
+    ``except Exception`` records it as a failed run: it unwinds, releasing
+    locks and writing no partial record, and the CLI exits 143."""

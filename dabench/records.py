@@ -23,7 +23,12 @@ Fields (schema version 2):
   ``config_hash``: hash of everything in it that changes the result.
 * ``status``: ``ok``, ``collapsed`` (see :mod:`dabench.monitor`; ``collapse``
   holds ``{"step", "reason"}``), ``diverged`` or ``failed``; ``error`` holds
-  the message of the last two.
+  the message of the last two (for ``failed``: ``<ExceptionType>: <message>``,
+  and ``out of memory (...)`` for CUDA or host out-of-memory), and
+  ``traceback`` the last lines of a failed run's traceback (None otherwise).
+  ``ok``, ``collapsed`` and ``diverged`` are results: a rerun of the same key
+  reuses them. A ``failed`` record is not a result: a rerun retries the key.
+  An interrupted run (Ctrl-C, SIGTERM) writes no record at all.
 * ``selection``: the headline rule (``config.train.selection``).
 * ``by_selection``: for every selection rule, a :class:`Selected`: the chosen
   ``step``, the rule's ``score`` there (higher is better; what hyperparameter
@@ -65,6 +70,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from dabench.names import child
+
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 2
@@ -105,6 +112,7 @@ class RunRecord:
     reads_target_labels: bool = False
     config: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    traceback: str | None = None
     collapse: dict[str, Any] | None = None
     selection: str = "source_val"
     by_selection: dict[str, Selected] = field(default_factory=dict)
@@ -204,6 +212,7 @@ def build_record(
     result: Any = None,
     status: str | None = None,
     error: str | None = None,
+    traceback: str | None = None,
     total_seconds: float | None = None,
     extra: dict[str, Any] | None = None,
 ) -> RunRecord:
@@ -228,6 +237,7 @@ def build_record(
         reads_target_labels=method_cls.target_access.reads_target_labels,
         config=cfg.to_dict(),
         error=error,
+        traceback=traceback,
         selection=cfg.train.selection,
         splits=splits,
         provenance=provenance,
@@ -307,7 +317,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def record_path(results: Path, run_id: str) -> Path:
-    return results / RUNS_DIR / f"{run_id}.json"
+    return child(Path(results) / RUNS_DIR, run_id, "run key", ".json")
 
 
 def write_record(results: Path, record: RunRecord) -> Path:
@@ -381,6 +391,6 @@ def load_records(results: Path) -> list[RunRecord]:
 def write_curve(results: Path, run_id: str, rows: list[dict[str, Any]]) -> Path:
     import pandas as pd
 
-    path = results / CURVES_DIR / f"{run_id}.csv"
+    path = child(Path(results) / CURVES_DIR, run_id, "run key", ".csv")
     atomic_write_text(path, pd.DataFrame(rows).to_csv(index=False))
     return path

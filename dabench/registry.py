@@ -69,6 +69,8 @@ class Registry(Generic[T]):
         self._items[name] = obj
 
     def get(self, name: str) -> T:
+        if not isinstance(name, str):
+            raise UserError(f"a {self.kind} name must be a string, got {name!r}")
         try:
             return self._items[name]
         except KeyError:

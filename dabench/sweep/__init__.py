@@ -33,6 +33,7 @@ from typing import Any
 from dabench.config import RunConfig, build_config, load_yaml
 from dabench.errors import UserError
 from dabench.home import find_file, list_files
+from dabench.names import check_name
 
 SUITE_KEYS = {
     "name",
@@ -46,6 +47,8 @@ SUITE_KEYS = {
     "final",
 }
 FINAL_KEYS = {"seeds", "selection"}
+# A count of trials beyond this is a typo, not a search (and would not fit in memory).
+MAX_TRIALS = 10_000
 
 
 @dataclasses.dataclass
@@ -63,10 +66,15 @@ class Suite:
 
 
 def find_suite(name_or_path: str) -> Path:
+    """A suite file: an existing ``.yaml`` path as given, else a name looked up
+    in ``benchmarks/`` (a name, not a path: it cannot leave that folder)."""
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") and p.exists():
+    if p.suffix in (".yaml", ".yml") and p.is_file():
         return p
-    cand = find_file("benchmarks", f"{name_or_path}.yaml") if "/" not in name_or_path else None
+    if p.suffix in (".yaml", ".yml") or "/" in name_or_path:
+        raise UserError(f"suite file {name_or_path} does not exist")
+    check_name(name_or_path, "suite name")
+    cand = find_file("benchmarks", f"{name_or_path}.yaml")
     if cand is not None:
         return cand
     known = list(list_files("benchmarks"))
@@ -78,8 +86,8 @@ def find_suite(name_or_path: str) -> Path:
 def _int_list(path: Path, key: str, value: Any) -> list[int]:
     if not isinstance(value, list) or not value:
         raise UserError(f"{path}: {key!r} must be a non-empty list of non-negative integers")
-    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in value):
-        raise UserError(f"{path}: {key} must be non-negative integers")
+    if not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**32 for s in value):
+        raise UserError(f"{path}: {key} must be integers from 0 to {2**32 - 1}")
     if len(set(value)) != len(value):
         raise UserError(f"{path}: {key} lists a value twice")
     return list(value)
@@ -98,8 +106,10 @@ def load_suite(path: Path) -> Suite:
     seeds = _int_list(path, "seeds", data.get("seeds"))
     hs = data.get("hparams_seeds", [0])
     if isinstance(hs, int) and not isinstance(hs, bool):
-        if hs < 1:
-            raise UserError(f"{path}: hparams_seeds must be a count >= 1 or a list of trials")
+        if not 1 <= hs <= MAX_TRIALS:
+            raise UserError(
+                f"{path}: hparams_seeds must be a count >= 1 (at most {MAX_TRIALS}) or a list of trials"
+            )
         hs = list(range(hs))
     hs = _int_list(path, "hparams_seeds", hs)
     overrides = data.get("set") or {}
@@ -129,8 +139,15 @@ def load_suite(path: Path) -> Suite:
                 f"{path}: final.selection {final_sel!r} reads target labels; "
                 "select trials by source_val or an unsupervised validator"
             )
+    name = data.get("name", path.stem)
+    if not isinstance(name, str):
+        raise UserError(f"{path}: 'name' must be a string, got {name!r}")
+    try:
+        check_name(name, "suite name")
+    except UserError as e:
+        raise UserError(f"{path}: {e}") from None
     return Suite(
-        name=str(data.get("name", path.stem)),
+        name=name,
         description=str(data.get("description", "")),
         methods=methods,
         pairs=pairs,
