@@ -1,11 +1,14 @@
-"""The library entry points the CLI calls: run, sweep, report."""
+"""The library entry points the CLI calls: run, report, listings.
+
+Sweeps (suites, launchers) live in :mod:`dabench.sweep`, which calls this
+module; this module never imports :mod:`dabench.sweep`."""
 
 from __future__ import annotations
 
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -133,23 +136,6 @@ def run(
         features.save_sample(method, splits, device, results, run_id, features.requested())
     write_record(results, record)
     return record, False
-
-
-# ------------------------------------------------------------------ sweeps
-
-
-def sweep(
-    configs: list[RunConfig],
-    results: Path,
-    force: bool = False,
-    progress_factory: Callable[[RunConfig], Any] | None = None,
-) -> Iterator[tuple[RunConfig, dict[str, Any], bool]]:
-    """Run configs in order, reusing recorded ones; yields ``(cfg, record, reused)``."""
-    results = ensure_results_dir(results, create=True)
-    for cfg in configs:
-        progress = progress_factory(cfg) if progress_factory else None
-        rec, reused = run(cfg, results, force=force, progress=progress)
-        yield cfg, rec, reused
 
 
 # ----------------------------------------------------------------- listing
@@ -297,16 +283,18 @@ def report(
     selection: str = "source_val",
     out: Path | str | None = None,
     fmt: str = "md",
-    suite: str | None = None,
     show_trials: bool = False,
     references: Path | None = None,
     per_class_pair: str | None = None,
+    only: Callable[[list[RunRecord]], list[RunRecord]] | None = None,
+    name: str | None = None,
 ):
     """Build the leaderboard from records; write md, wide csv and long csv into
     ``results``, and ``out`` in ``fmt`` unless ``out`` is ``-`` (standard
-    output: the caller prints the returned text). With ``suite``, only the runs
-    that suite asks for (its run keys: methods, pairs, trials, seeds and budget)
-    count, whatever else the directory holds. ``references``: a folder of
+    output: the caller prints the returned text). ``only`` filters the records
+    (a suite's report keeps its own runs, see
+    :func:`dabench.sweep.runner.report_suite`) and ``name`` prefixes the
+    leaderboard file names. ``references``: a folder of
     published numbers (default ``configs/references``); ``per_class_pair`` is
     checked against the report's pairs before anything is written.
     Returns ``(leaderboard, written_paths, text_in_fmt)``."""
@@ -322,12 +310,8 @@ def report(
         raise UserError(f"unknown format {fmt!r}; choose one of: {', '.join(REPORT_FORMATS)}")
     _check_out(out)
     records = load_records(results)
-    if suite is not None:
-        from dabench.sweep import find_suite, load_suite, suite_run_ids
-
-        spec = load_suite(find_suite(suite))
-        ids = suite_run_ids(spec, results, records=records)
-        records = [r for r in records if r.run_id in ids]
+    if only is not None:
+        records = only(records)
     lb = build_leaderboard(records, metric=metric, selection=selection)
     lb.references = compare(lb, load_references(references))
     if per_class_pair is not None and per_class_pair not in lb.pairs:
@@ -335,8 +319,8 @@ def report(
             f"no results for pair {per_class_pair!r} in this report; pairs: {', '.join(lb.pairs)}"
         )
     suffix = metric if selection == "source_val" else f"{metric}_{selection}"
-    if suite is not None:
-        suffix = f"{spec.name}_{suffix}"
+    if name is not None:
+        suffix = f"{name}_{suffix}"
     texts = {
         f"leaderboard_{suffix}.md": to_markdown(lb, show_trials=show_trials),
         f"leaderboard_{suffix}.csv": to_csv(lb),

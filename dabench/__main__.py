@@ -1,0 +1,6 @@
+"""``python -m dabench``: the same as the ``dabench`` command."""
+
+from dabench.cli import main
+
+if __name__ == "__main__":
+    main()
