@@ -204,3 +204,31 @@ def test_api_does_not_import_sweep():
         check=True,
     )
     assert out.stdout.strip() == "False"
+
+
+def test_the_sweep_view_counts_runs_and_estimates_the_time_left(tmp_path):
+    from rich.console import Console
+
+    from dabench.cli_sweep import SweepView
+    from dabench.records import RunRecord
+    from dabench.sweep import load_suite, suite_configs
+    from dabench.sweep.launchers import Outcome
+
+    cfgs = suite_configs(
+        load_suite(write_suite(tmp_path, "methods: [source_only, coral]\nseeds: [0, 1]\n"))
+    )
+    view = SweepView(live=False)
+    view.stage("suite", cfgs)
+    for i in range(3):
+        view.started(cfgs[i], f"r{i}")
+    view.step("r2", 3, 5)
+    rec = RunRecord("r0", cfgs[0].method, cfgs[0].pair, 0, "ok", "h")
+    view.finished(cfgs[0], Outcome("r0", "recorded", rec, seconds=10.0))
+    view.finished(cfgs[1], Outcome("r1", "failed", None, "RuntimeError: boom", seconds=30.0))
+    console = Console(record=True, width=200)
+    console.print(view.render())
+    text = console.export_text()
+    assert "done 1 · running 1 · failed 1 · pending 1" in text
+    assert "coral digits2mnist h0 s0" in text and "step 3/5" in text
+    # Mean of 20 s: one pending run plus the (just started) running one, one at a time.
+    assert "ETA 0m40s" in text or "ETA 0m39s" in text, text
