@@ -311,8 +311,9 @@ def launch_pool(
                         ),
                     )
                     s.conn.close()
-                    slots[i] = start()
-                    feed(slots[i])
+                    if todo:
+                        slots[i] = start()
+                        feed(slots[i])
         ok = True
     finally:
         for s in slots:
