@@ -177,10 +177,14 @@ def test_a_failing_run_is_counted_and_the_others_still_run(tmp_path):
     assert [p.name for p in tb.iterdir()] == [recorded], "the recorded run was tracked"
 
 
-def test_launcher_options_are_checked(tmp_path):
+def test_launcher_options_are_checked(tmp_path, monkeypatch):
     suite = write_suite(tmp_path, "methods: [source_only]\nseeds: [0]\n")
     res = str(tmp_path / "res")
+    monkeypatch.setitem(sys.modules, "ray", None)  # import fails as if not installed
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     for extra, msg in (
+        (["--launcher", "ray"], "the ray launcher needs Ray: pip install 'dabench[ray]'"),
         (["--launcher", "local", "--jobs", "2"], "--jobs needs --launcher pool or ray"),
         (["--launcher", "pool", "--ray-address", "auto"], "--ray-address needs --launcher ray"),
         (["--launcher", "pool", "--jobs", "0"], "--jobs must be at least 1"),
