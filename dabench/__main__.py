@@ -1,4 +1,4 @@
-"""``python -m dabench``: the same as the ``dabench`` command."""
+"""`python -m dabench`: the same CLI as the `dabench` command."""
 
 from dabench.cli import main
 
