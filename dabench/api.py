@@ -1,11 +1,14 @@
-"""The library entry points the CLI calls: run, sweep, report."""
+"""The library entry points the CLI calls: run, report, listings.
+
+Sweeps (suites, launchers) live in :mod:`dabench.sweep`, which calls this
+module; this module never imports :mod:`dabench.sweep`."""
 
 from __future__ import annotations
 
 import logging
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ from dabench.records import (
     write_curve,
     write_record,
 )
-from dabench.runlock import RunningElsewhere, run_lock
+from dabench.runlock import RunningElsewhere, run_lock  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -157,9 +160,7 @@ def _train_and_record(
         splits, method = build_method(cfg, pair, method_cls, splits, backbone, device)
         info["splits"] = splits.sizes()
         result = train(method, splits, cfg, device, progress=progress)
-        record = make(
-            result=result, extra={**data_extra, **extra_metrics(method, splits, device)}
-        )
+        record = make(result=result, extra={**data_extra, **extra_metrics(method, splits, device)})
         write_curve(results, run_id, result.curve)
         from dabench import features
 
@@ -204,39 +205,6 @@ def recall_pairs(names: list[str], results: Path) -> None:
     from dabench.records import load_records
 
     register_recorded_pairs(r for r in load_records(results) if r.pair in wanted)
-
-
-# ------------------------------------------------------------------ sweeps
-
-
-def sweep(
-    configs: list[RunConfig],
-    results: Path,
-    force: bool = False,
-    progress_factory: Callable[[RunConfig], Any] | None = None,
-    on_elsewhere: Callable[[RunConfig], None] | None = None,
-) -> Iterator[tuple[RunConfig, RunRecord, bool]]:
-    """Run configs in order, reusing recorded ones; yields ``(cfg, record,
-    reused)`` once per config. A config whose key another process is running
-    (``on_elsewhere`` is told) is checked again after the others: this waits
-    for that process and reuses its record, or runs the key if it failed."""
-    results = ensure_results_dir(results, create=True)
-    later = []
-    for cfg in configs:
-        progress = progress_factory(cfg) if progress_factory else None
-        try:
-            rec, reused = run(cfg, results, force=force, progress=progress)
-        except RunningElsewhere:
-            log.info("%s is running elsewhere; checking it again at the end", run_id_for(cfg)[0])
-            if on_elsewhere is not None:
-                on_elsewhere(cfg)
-            later.append(cfg)
-            continue
-        yield cfg, rec, reused
-    for cfg in later:
-        progress = progress_factory(cfg) if progress_factory else None
-        rec, reused = run(cfg, results, progress=progress, wait=True)
-        yield cfg, rec, reused
 
 
 # ----------------------------------------------------------------- listing
@@ -384,16 +352,18 @@ def report(
     selection: str = "source_val",
     out: Path | str | None = None,
     fmt: str = "md",
-    suite: str | None = None,
     show_trials: bool = False,
     references: Path | None = None,
     per_class_pair: str | None = None,
+    only: Callable[[list[RunRecord]], list[RunRecord]] | None = None,
+    name: str | None = None,
 ):
     """Build the leaderboard from records; write md, wide csv and long csv into
     ``results``, and ``out`` in ``fmt`` unless ``out`` is ``-`` (standard
-    output: the caller prints the returned text). With ``suite``, only the runs
-    that suite asks for (its run keys: methods, pairs, trials, seeds and budget)
-    count, whatever else the directory holds. ``references``: a folder of
+    output: the caller prints the returned text). ``only`` filters the records
+    (a suite's report keeps its own runs, see
+    :func:`dabench.sweep.runner.report_suite`) and ``name`` prefixes the
+    leaderboard file names. ``references``: a folder of
     published numbers (default ``configs/references``); ``per_class_pair`` is
     checked against the report's pairs before anything is written.
     Returns ``(leaderboard, written_paths, text_in_fmt)``."""
@@ -411,13 +381,9 @@ def report(
     records = load_records(results)
     from dabench.data.user_pairs import register_recorded_pairs
 
-    register_recorded_pairs(records)  # a suite of user pairs is resolved below
-    if suite is not None:
-        from dabench.sweep import find_suite, load_suite, suite_run_ids
-
-        spec = load_suite(find_suite(suite))
-        ids = suite_run_ids(spec, results, records=records)
-        records = [r for r in records if r.run_id in ids]
+    register_recorded_pairs(records)
+    if only is not None:
+        records = only(records)
     lb = build_leaderboard(records, metric=metric, selection=selection)
     lb.references = compare(lb, load_references(references))
     if per_class_pair is not None and per_class_pair not in lb.pairs:
@@ -425,8 +391,8 @@ def report(
             f"no results for pair {per_class_pair!r} in this report; pairs: {', '.join(lb.pairs)}"
         )
     suffix = metric if selection == "source_val" else f"{metric}_{selection}"
-    if suite is not None:
-        suffix = f"{spec.name}_{suffix}"
+    if name is not None:
+        suffix = f"{name}_{suffix}"
     texts = {
         f"leaderboard_{suffix}.md": to_markdown(lb, show_trials=show_trials),
         f"leaderboard_{suffix}.csv": to_csv(lb),

@@ -406,168 +406,6 @@ def run(
         sys.exit(1)
 
 
-# ------------------------------------------------------------ bench/sweep
-
-
-OUTCOMES = ("done", "reused", "failed", "diverged", "collapsed")
-
-
-def _outcome(rec, reused: bool) -> str:
-    """How a suite counts a run: reused if recorded earlier, else by status
-    (a finished ok run is done)."""
-    return "reused" if reused else ("done" if rec.status == "ok" else rec.status)
-
-
-def _run_stage(configs, results: Path, force: bool, label: str) -> dict[str, int]:
-    from dabench import api
-
-    counts = dict.fromkeys(OUTCOMES, 0)
-    with _progress() as progress:
-        overall = progress.add_task(label, total=len(configs), info="")
-
-        def elsewhere(c) -> None:
-            progress.console.print(
-                f"[dim]{c.method} on {c.pair} trial {c.hparams_seed} seed {c.seed}: "
-                "running elsewhere; checked again at the end[/dim]"
-            )
-
-        for i, (cfg, rec, reused) in enumerate(
-            api.sweep(
-                configs,
-                results,
-                force=force,
-                progress_factory=lambda c: _progress_factory(
-                    progress, f"{c.method} {c.pair} h{c.hparams_seed} s{c.seed}"
-                ),
-                on_elsewhere=elsewhere,
-            ),
-            start=1,
-        ):
-            progress.update(overall, completed=i)
-            outcome = _outcome(rec, reused)
-            counts[outcome] = counts.get(outcome, 0) + 1
-            line = f"[{i}/{len(configs)}] " + _summary(rec, reused, cfg.train.selection)
-            if rec.status == "failed":
-                # An error: shown even with -q.
-                click.echo(
-                    f"[{i}/{len(configs)}] {_one_line(_plain(_summary(rec, reused, '')))}", err=True
-                )
-            else:
-                progress.console.print(line)
-    return counts
-
-
-def _plain(markup: str) -> str:
-    from rich.text import Text
-
-    return Text.from_markup(markup).plain
-
-
-def _run_suite(
-    suite_ref: str, results: Path, force: bool, sets: tuple[str, ...], dry_run: bool = False
-) -> None:
-    from dabench import api
-    from dabench.config import parse_set
-    from dabench.sweep import final_configs, find_suite, load_suite, suite_configs
-
-    suite = load_suite(find_suite(suite_ref))
-    overrides = parse_set(sets)
-    api.recall_pairs(suite.pairs, results)
-    configs = suite_configs(suite, overrides)
-    n_final = len(suite.methods) * len(suite.pairs) * len(suite.final_seeds)
-    _info(
-        f"[bold]{escape(suite.name)}[/bold]: {len(configs)} runs ({len(suite.methods)} methods x "
-        f"{len(suite.pairs)} pairs x {len(suite.hparams_seeds)} trials x {len(suite.seeds)} seeds)"
-        + (
-            f", then each cell's trial selected by {suite.final_selection} with seeds "
-            f"{suite.final_seeds} (up to {n_final} runs, fewer where recorded)"
-            if suite.final_seeds
-            else ""
-        )
-        + (f" — {escape(suite.description)}" if suite.description else "")
-    )
-    if dry_run:
-        results_ok = Path(results).is_dir()
-        stages = [("search" if suite.final_seeds else "run", configs)]
-        if suite.final_seeds and results_ok:
-            stages.append(("final", final_configs(suite, results, overrides)))
-        for stage, cfgs in stages:
-            for c in cfgs:
-                run_id = api.run_id_for(c)[0]
-                done = results_ok and api.existing_record(c, results) is not None
-                # Tab-separated, one run a line: for grep, cut and scripts.
-                click.echo(
-                    f"{stage}\t{c.method}\t{c.pair}\ttrial={c.hparams_seed}\tseed={c.seed}\t"
-                    f"{'recorded' if done else 'pending'}\t{run_id}"
-                )
-        return
-    api.ensure_results_dir(results, create=True)
-    counts = _run_stage(configs, results, force, "search" if suite.final_seeds else "suite")
-    if suite.final_seeds:
-        final = final_configs(suite, results, overrides)
-        _info(
-            f"[bold]final stage[/bold]: {len(final)} runs of the trials selected by "
-            f"{suite.final_selection}"
-        )
-        for k, v in _run_stage(final, results, force=False, label="final").items():
-            counts[k] = counts.get(k, 0) + v
-    summary = ", ".join(f"{counts.get(k, 0)} {k}" for k in OUTCOMES)
-    console.print(f"runs: {summary}")
-    if counts.get("collapsed") or counts.get("diverged"):
-        err_console.print(
-            "[yellow]collapsed and diverged runs are results: the report counts them per cell[/yellow]"
-        )
-    if counts.get("failed"):
-        click.echo(
-            f"Error: {counts['failed']} run(s) failed (runs: {summary}); their records hold "
-            "the error; rerun the same command to retry them",
-            err=True,
-        )
-        sys.exit(1)
-
-
-_suite_options = [
-    click.option(
-        "--results", type=click.Path(path_type=Path), default=DEFAULT_RESULTS, show_default=True
-    ),
-    click.option("--force", is_flag=True, help="Rerun runs that are already recorded."),
-    click.option(
-        "--dry-run", is_flag=True, help="List every run (recorded or pending) without running."
-    ),
-    click.option(
-        "--set",
-        "sets",
-        multiple=True,
-        metavar="KEY=VALUE",
-        help="Override a config value for every run.",
-    ),
-]
-
-
-def _with_suite_options(f):
-    for opt in reversed(_suite_options):
-        f = opt(f)
-    return f
-
-
-@main.command()
-@click.argument("suite")
-@_with_suite_options
-def bench(suite: str, results: Path, force: bool, dry_run: bool, sets: tuple[str, ...]) -> None:
-    """Run a benchmark suite by name (benchmarks/NAME.yaml), skipping recorded runs."""
-    _run_suite(suite, results, force, sets, dry_run)
-
-
-@main.command()
-@click.argument("file", type=click.Path(path_type=Path))
-@_with_suite_options
-def sweep(file: Path, results: Path, force: bool, dry_run: bool, sets: tuple[str, ...]) -> None:
-    """Run every config of a suite YAML file, skipping recorded runs."""
-    if not file.exists():
-        raise UserError(f"suite file {file} does not exist")
-    _run_suite(str(file), results, force, sets, dry_run)
-
-
 # ------------------------------------------------------------------- data
 
 
@@ -721,18 +559,18 @@ def report(
     with the best mean score over seeds, and the checkpoints within each run."""
     from dabench import api
     from dabench.report.perclass import per_class, per_class_markdown
+    from dabench.sweep.runner import report_suite
 
-    lb, written, text = api.report(
-        results,
+    kw = dict(
         metric=metric,
         selection=selection,
         out=None if out is None else (out if out == "-" else Path(out)),
         fmt=fmt,
-        suite=suite,
         show_trials=show_trials,
         references=references,
         per_class_pair=per_class_pair,
     )
+    lb, written, text = report_suite(suite, results, **kw) if suite else api.report(results, **kw)
     pcs = per_class(lb, per_class_pair) if per_class_pair else []
     if out == "-":
         click.echo(text, nl=False)
@@ -766,11 +604,15 @@ def _print_frame(caption: str, frame) -> None:
     console.print(table)
 
 
-# Few-shot protocol commands live in their own module.
+# Few-shot protocol and many-run commands live in their own modules.
 from dabench.cli_fewshot import cache, curve  # noqa: E402
+from dabench.cli_sweep import bench, sweep, track  # noqa: E402
 
 main.add_command(curve)
 main.add_command(cache)
+main.add_command(bench)
+main.add_command(sweep)
+main.add_command(track)
 _add_verbosity(main)
 
 

@@ -225,12 +225,12 @@ def run_curve(
     on_record: Callable[[RunConfig, dict[str, Any], bool], None] | None = None,
 ) -> Curve:
     """Run (or reuse) every episode, then write the table (md, csv) and the PNG."""
-    from dabench import api
     from dabench.records import atomic_write_text, load_records
+    from dabench.sweep.runner import run_in_order
 
     configs = curve_configs(methods, pair, shots, episodes, ways, seed, overrides)
     records = []
-    for cfg, rec, reused in api.sweep(configs, results, force=force):
+    for cfg, rec, reused in run_in_order(configs, results, force=force):
         records.append(rec)
         if on_record is not None:
             on_record(cfg, rec, reused)

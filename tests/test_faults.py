@@ -25,6 +25,7 @@ from dabench.config import build_config
 from dabench.errors import UserError
 from dabench.records import RunRecord, load_records
 from dabench.runlock import RunningElsewhere, run_lock
+from dabench.sweep.runner import run_in_order
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = {"train.steps": 5, "train.eval_every": 5, "train.batch_size": 16}
@@ -70,7 +71,7 @@ def crash_dann(monkeypatch):
 
 
 def test_a_crash_is_a_failed_record_and_the_sweep_goes_on(results_dir, crash_dann):
-    out = list(api.sweep([cfg("dann"), cfg("source_only")], results_dir))
+    out = list(run_in_order([cfg("dann"), cfg("source_only")], results_dir))
     assert [(c.method, r.status, reused) for c, r, reused in out] == [
         ("dann", "failed", False),
         ("source_only", "ok", False),
@@ -83,7 +84,7 @@ def test_a_crash_is_a_failed_record_and_the_sweep_goes_on(results_dir, crash_dan
     crash_dann["exc"] = None
     again = {
         c.method: (r.status, reused)
-        for c, r, reused in api.sweep([cfg("dann"), cfg("source_only")], results_dir)
+        for c, r, reused in run_in_order([cfg("dann"), cfg("source_only")], results_dir)
     }
     assert again == {"dann": ("ok", False), "source_only": ("ok", True)}
 
@@ -159,7 +160,7 @@ def test_a_locked_key_is_running_elsewhere_and_rechecked_at_the_end(results_dir)
 
     out = [
         (c.method, r.status, reused)
-        for c, r, reused in api.sweep([a, b], results_dir, on_elsewhere=on_elsewhere)
+        for c, r, reused in run_in_order([a, b], results_dir, on_elsewhere=on_elsewhere)
     ]
     t.join()
     assert told == ["coral"]
