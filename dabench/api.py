@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from dabench.records import (
     write_curve,
     write_record,
 )
-from dabench.runlock import RunningElsewhere, run_lock  # noqa: F401  (re-exported)
+from dabench.runlock import RunningElsewhere, run_lock
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +190,38 @@ def _free_accelerator() -> None:
     gc.collect()
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+def sweep(
+    configs: list[RunConfig],
+    results: Path,
+    force: bool = False,
+    progress_factory: Callable[[RunConfig], Any] | None = None,
+    on_elsewhere: Callable[[RunConfig], None] | None = None,
+) -> Iterator[tuple[RunConfig, RunRecord, bool]]:
+    """Run configs in order in this process, reusing recorded ones; yields
+    ``(cfg, record, reused)`` once per config. A config whose key another
+    process is running (``on_elsewhere`` is told) is checked again after the
+    others: this waits for that process and reuses its record, or runs the key
+    if it failed. Suites, trials and parallel launchers are in
+    :mod:`dabench.sweep`, which calls this module (never the reverse)."""
+    results = ensure_results_dir(results, create=True)
+    later = []
+    for cfg in configs:
+        progress = progress_factory(cfg) if progress_factory else None
+        try:
+            rec, reused = run(cfg, results, force=force, progress=progress)
+        except RunningElsewhere:
+            log.info("%s is running elsewhere; checking it again at the end", run_id_for(cfg)[0])
+            if on_elsewhere is not None:
+                on_elsewhere(cfg)
+            later.append(cfg)
+            continue
+        yield cfg, rec, reused
+    for cfg in later:
+        progress = progress_factory(cfg) if progress_factory else None
+        rec, reused = run(cfg, results, progress=progress, wait=True)
+        yield cfg, rec, reused
 
 
 def recall_pairs(names: list[str], results: Path) -> None:

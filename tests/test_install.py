@@ -86,3 +86,66 @@ def test_the_wheel_runs_from_another_directory(tmp_path):
     runs = [ln for ln in out.splitlines() if ln.startswith(("run\t", "search\t"))]
     assert len(runs) == 18 and all("\tpending\t" in ln for ln in runs), out
     assert not list(work.iterdir()), "nothing written into the working directory"
+
+    # A third-party method from an installed package (entry point dabench.methods).
+    plug = tmp_path / "plugin"
+    (plug / "dabench_toy").mkdir(parents=True)
+    (plug / "pyproject.toml").write_text(PLUGIN_PYPROJECT)
+    (plug / "dabench_toy" / "__init__.py").write_text(PLUGIN_MODULE)
+    _sh(
+        [
+            *pip,
+            "--python",
+            str(py),
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            str(plug),
+        ],
+        tmp_path,
+        env,
+    )
+    out = _sh([*dabench, "list", "methods", "--json"], work, env)
+    rows = {m["name"]: m for m in json.loads(out)}
+    assert rows["toy_plugin"]["origin"] == "dabench-toy" and rows["dann"]["origin"] == "built-in"
+    out = _sh(
+        [*dabench, "run", "--method", "toy_plugin", "--pair", "mnist2digits", "--steps", "10"]
+        + ["--set", "train.eval_every=5", "--results", str(res), "--json"],
+        work,
+        env,
+    )
+    rec = json.loads(out)["record"]
+    assert rec["status"] == "ok" and rec["method"] == "toy_plugin"
+
+
+PLUGIN_PYPROJECT = """
+[build-system]
+requires = ["setuptools"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "dabench-toy"
+version = "0.1"
+
+[project.entry-points."dabench.methods"]
+toy_plugin = "dabench_toy"
+"""
+
+PLUGIN_MODULE = '''"""A toy third-party method: source cross-entropy, registered by import."""
+
+import torch.nn.functional as F
+
+from dabench.methods import Method, register
+
+
+@register
+class ToyPlugin(Method):
+    name = "toy_plugin"
+    description = "plugin test: source cross-entropy"
+    paper = "none (test plugin)"
+    family = "baseline"
+
+    def loss(self, src, tgt, step):
+        return F.cross_entropy(self(src.x)[1], src.y), {}
+'''

@@ -85,7 +85,7 @@ def test_plugin_method_runs_and_is_listed_with_its_origin(plugin_env, results_di
     (rec,) = [json.loads(p.read_text()) for p in (results_dir / "runs").glob("*.json")]
     assert rec["method"] == "plug_method" and rec["status"] == "ok"
     r = CliRunner().invoke(main, ["list", "methods", "--json"])
-    rows = {row["name"]: row for row in json.loads(r.output)}
+    rows = {row["name"]: row for row in json.loads(r.stdout)}
     assert rows["plug_method"]["origin"] == "dabench-plug"
     assert rows["source_only"]["origin"] == "built-in"
 
@@ -104,7 +104,7 @@ def test_broken_plugin_is_one_warning_not_a_crash(plugin_env, caplog):
     (msg,) = warnings
     assert "broken" in msg and "dabench-broken" in msg and "not installed" in msg
     assert "\n" not in msg
-    assert "source_only" in {row["name"] for row in json.loads(r.output)}
+    assert "source_only" in {row["name"] for row in json.loads(r.stdout)}
 
 
 def test_plugin_with_a_taken_name_is_skipped_with_a_warning(plugin_env, caplog):

@@ -43,11 +43,11 @@ def probe(monkeypatch):
 
     real = api.describe
 
-    def describe(what):
+    def describe(what, **kw):
         log = logging.getLogger("dabench.api")
         log.info("probe-info")
         log.error("probe-error")
-        return real(what)
+        return real(what, **kw)
 
     monkeypatch.setattr(api, "describe", describe)
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python}
-for h in step overhead scaling imagefolder; do
+for h in step overhead scaling imagefolder launchers; do
     echo "== $h" >&2
     "$PY" benchmarks/perf/$h.py "$@"
 done

@@ -89,10 +89,13 @@ def execute(
     results: Path,
     force: bool,
     progress: Callable[[int, int, dict[str, float]], None] | None = None,
-) -> Outcome:
+    defer: bool = False,
+) -> Outcome | None:
     """Run one config through :func:`dabench.api.run` and classify what came
     back; an exception becomes a ``failed`` outcome carrying its message (and
-    the failed record, where the run wrote one)."""
+    the failed record, where the run wrote one). A key another process is
+    running is waited for (then its record reused, or the run retried if it
+    failed), or with ``defer`` left for later: None."""
     from dabench import api
     from dabench.records import read_record, record_path
 
@@ -106,6 +109,9 @@ def execute(
         except RunningElsewhere:
             # Another process (another sweep on the same results) holds this
             # key: wait for it, then reuse its record (or run it if it failed).
+            if defer:
+                log.info("%s is running elsewhere; checking it again at the end", run_id)
+                return None
             log.info("%s is running elsewhere; waiting for it", run_id)
             rec, reused = api.run(cfg, results, progress=progress, wait=True)
     except Exception as e:  # noqa: BLE001  (any crash of one run is that run's failure)
@@ -184,18 +190,22 @@ def launch_local(
             "--jobs needs --launcher pool or ray; the local launcher runs one at a time"
         )
     listener = listener or Listener()
-    out = []
-    for cfg in configs:
-        run_id = api.run_id_for(cfg)[0]
-        if not force and (rec := api.existing_record(cfg, results)) is not None:
-            result = Outcome(run_id, "reused", rec, rec.error)
-        else:
-            listener.started(cfg, run_id)
-            result = execute(
-                cfg, results, force, lambda s, n, _parts, r=run_id: listener.step(r, s, n)
-            )
-        listener.finished(cfg, result)
-        out.append(result)
+    out, later = [], []
+    # Keys another process holds are left for a second pass, which waits.
+    for defer, todo in ((True, configs), (False, later)):
+        for cfg in todo:
+            run_id = api.run_id_for(cfg)[0]
+            if not force and (rec := api.existing_record(cfg, results)) is not None:
+                result = Outcome(run_id, "reused", rec, rec.error)
+            else:
+                listener.started(cfg, run_id)
+                step = lambda s, n, _parts, r=run_id: listener.step(r, s, n)  # noqa: E731
+                result = execute(cfg, results, force, step, defer=defer)
+                if result is None:
+                    later.append(cfg)
+                    continue
+            listener.finished(cfg, result)
+            out.append(result)
     return out
 
 

@@ -119,33 +119,10 @@ def run_in_order(
     progress_factory: Callable[[RunConfig], Any] | None = None,
     on_elsewhere: Callable[[RunConfig], None] | None = None,
 ) -> Iterator[tuple[RunConfig, Any, bool]]:
-    """Run configs one after the other in this process, reusing recorded ones;
-    yields ``(cfg, record, reused)`` once per config. A config whose key
-    another process is running (``on_elsewhere`` is told) is checked again
-    after the others: this waits for that process and reuses its record, or
-    runs the key if it failed. Bad input raises, as :func:`api.run`."""
+    """Run configs one after the other in this process: :func:`dabench.api.sweep`."""
     from dabench import api
-    from dabench.runlock import RunningElsewhere
 
-    results = api.ensure_results_dir(results, create=True)
-    later = []
-    for cfg in configs:
-        progress = progress_factory(cfg) if progress_factory else None
-        try:
-            rec, reused = api.run(cfg, results, force=force, progress=progress)
-        except RunningElsewhere:
-            log.info(
-                "%s is running elsewhere; checking it again at the end", api.run_id_for(cfg)[0]
-            )
-            if on_elsewhere is not None:
-                on_elsewhere(cfg)
-            later.append(cfg)
-            continue
-        yield cfg, rec, reused
-    for cfg in later:
-        progress = progress_factory(cfg) if progress_factory else None
-        rec, reused = api.run(cfg, results, progress=progress, wait=True)
-        yield cfg, rec, reused
+    yield from api.sweep(configs, results, force, progress_factory, on_elsewhere)
 
 
 # ------------------------------------------------------------------ status
