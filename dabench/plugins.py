@@ -30,6 +30,12 @@ def _dist_name(ep: EntryPoint) -> str:
 def load_plugins(groups: tuple[str, ...] = GROUPS) -> list[str]:
     """Load every not-yet-loaded entry point of ``groups``; returns the
     ``group:name`` of those that failed (each also logged as one warning)."""
+    # The built-in registries fill first: a plugin module importing dabench
+    # must not have the built-ins registered under its name.
+    import dabench.data  # noqa: F401
+    import dabench.methods  # noqa: F401
+    import dabench.models  # noqa: F401
+
     failed = []
     for group in groups:
         for ep in entry_points(group=group):
