@@ -28,7 +28,6 @@ import itertools
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 
 from dabench.data.base import Batch
 from dabench.methods.base import HParam, Method, TargetAccess, TargetBatches, register
@@ -54,10 +53,8 @@ class AdaBN(Method):
 
     def loss(
         self, src: Batch, tgt: Batch | None, step: int
-    ) -> tuple[torch.Tensor, dict[str, float]]:
-        _, logits = self(src.x)
-        ce = F.cross_entropy(logits, src.y)
-        return ce, {"cls": float(ce.detach())}
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self.source_loss(src)
 
     def target_eval(self, target_batches: TargetBatches):
         batches = target_batches(int(self.hp["stat_batch_size"]))

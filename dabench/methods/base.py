@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any, ClassVar
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from dabench.data.base import Batch
@@ -216,6 +217,13 @@ class Method(nn.Module):
         0-d tensors; tensors are preferred: the trainer reads them back only
         every ``train.log_every`` steps, so the step never waits for the GPU."""
         raise NotImplementedError
+
+    def source_loss(self, src: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Cross-entropy on the labelled batch ``src``: the whole loss of the
+        source-trained methods. Its part stays a device tensor (the trainer
+        reads parts back at its log cadence, never inside a step)."""
+        ce = F.cross_entropy(self(src.x)[1], src.y)
+        return ce, {"cls": ce.detach()}
 
     def train_step(
         self, src: Batch, tgt: Batch | None, step: int, opts: Optimizers

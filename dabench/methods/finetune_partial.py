@@ -23,7 +23,6 @@ the last three stages of a ResNet); ``head_lr_mult`` as in ``source_only``
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from dabench.data.base import Batch
 from dabench.methods.base import HParam, Method, TargetAccess, register
@@ -64,7 +63,5 @@ class FinetunePartial(Method):
 
     def loss(
         self, src: Batch, tgt: Batch | None, step: int
-    ) -> tuple[torch.Tensor, dict[str, float]]:
-        _, logits = self(src.x)
-        ce = F.cross_entropy(logits, src.y)
-        return ce, {"cls": float(ce.detach())}
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self.source_loss(src)

@@ -14,7 +14,6 @@ trains at the base lr, exactly as before the multiplier was a hyperparameter.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from dabench.data.base import Batch
 from dabench.methods.base import Method, TargetAccess, register
@@ -36,6 +35,4 @@ class SourceOnly(Method):
     def loss(
         self, src: Batch, tgt: Batch | None, step: int
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        _, logits = self(src.x)
-        ce = F.cross_entropy(logits, src.y)
-        return ce, {"cls": ce.detach()}
+        return self.source_loss(src)

@@ -36,7 +36,6 @@ from contextlib import contextmanager
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 
 from dabench.data.base import Batch
 from dabench.losses.regularizers import entropy_loss
@@ -69,10 +68,8 @@ class Tent(Method):
 
     def loss(
         self, src: Batch, tgt: Batch | None, step: int
-    ) -> tuple[torch.Tensor, dict[str, float]]:
-        _, logits = self(src.x)
-        ce = F.cross_entropy(logits, src.y)
-        return ce, {"cls": float(ce.detach())}
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return self.source_loss(src)
 
     @contextmanager
     def target_eval(self, target_batches: TargetBatches) -> Iterator[None]:
