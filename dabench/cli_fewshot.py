@@ -43,7 +43,6 @@ err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 100_00
 @click.option("--force", is_flag=True, help="Rerun episodes that are already recorded.")
 def curve(methods, pair, shots, episodes, ways, seed, sets, results, out, device, force) -> None:
     """Target accuracy against k labelled target images per class: records, table, PNG."""
-    from dabench import api
     from dabench.config import parse_set
     from dabench.curve import parse_list, run_curve
 
@@ -52,7 +51,8 @@ def curve(methods, pair, shots, episodes, ways, seed, sets, results, out, device
         overrides["device"] = device
     method_list = parse_list(methods, "method")
     ks = parse_list(shots, "shots", int)
-    api.ensure_results_dir(results, create=True)
+    # The results folder is made only once the curve's configs are valid
+    # (api.sweep makes it): a user error leaves nothing on disk.
     total = len(method_list) * len(ks) * episodes
     done = {"n": 0, "failed": 0}
 

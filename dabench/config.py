@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from dabench.errors import UserError
+from dabench.home import expand_path
 from dabench.search import Distribution, LogUniform, draw_trial
 
 LR_SCHEDULES = ("anneal", "constant", "cosine")
@@ -386,7 +387,7 @@ def resolve(cfg: RunConfig) -> RunConfig:
     if cfg.pair.endswith((".yaml", ".yml")):
         from dabench.data.user_pairs import register_user_pair
 
-        root = Path(cfg.data.root).expanduser() if cfg.data.root else None
+        root = expand_path(cfg.data.root) if cfg.data.root else None
         cfg.pair = register_user_pair(Path(cfg.pair), data_root=root)
     pair = PAIRS.get(cfg.pair)
     cfg.data.pair_file, cfg.data.pair_sha256 = pair.origin, pair.origin_sha256

@@ -27,6 +27,18 @@ from pathlib import Path
 
 from dabench.errors import UserError
 
+
+def expand_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` expanded; an unknown user is
+    a UserError, not a traceback."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        raise UserError(
+            f"cannot expand {str(path)!r}: no such user's home directory; give the full path"
+        ) from None
+
+
 # The folder above the package: the source checkout, when this is one.
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,7 +72,7 @@ def layers(kind: str) -> list[Path]:
     out: list[Path] = []
     env = os.environ.get("DABENCH_HOME")
     if env:
-        home = Path(env).expanduser()
+        home = expand_path(env)
         if not home.is_dir():
             raise UserError(f"DABENCH_HOME={env} is not a directory; unset it or create it")
         out.append(home / kind)

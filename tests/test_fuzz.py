@@ -337,3 +337,18 @@ def test_fuzz_suite_loader(sandbox, text):
     if suite is not None:
         one_line_user_error(lambda: suite_configs(suite))
     check_cli(root, ["sweep", str(path), "--results", str(results), "--dry-run"])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        # Found with 500 examples per property: '~user' for a user that does
+        # not exist raised from pathlib, and a curve of non-few-shot methods
+        # made its results folder before rejecting them.
+        ["data", "status", "--data-root", "~0"],
+        ["curve", "-m", "source_only", "--pair", "mnist2digits", "--results", "-1227"],
+    ],
+)
+def test_fuzz_findings_stay_fixed(sandbox, args):
+    root, _ = sandbox
+    check_cli(root, args)

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from dabench.errors import UserError
-from dabench.home import find_file, list_files
+from dabench.home import expand_path, find_file, list_files
 
 # torchvision.datasets.CIFAR10 label order.
 CIFAR10_CLASSES: tuple[str, ...] = (
@@ -185,7 +185,7 @@ def available_class_maps() -> list[str]:
 def _resolve(name_or_path: str | Path) -> Path:
     text = str(name_or_path)
     if isinstance(name_or_path, Path) or "/" in text or text.endswith((".yaml", ".yml")):
-        path = Path(name_or_path).expanduser()
+        path = expand_path(name_or_path)
         if not path.is_file():
             raise UserError(f"class map file not found: {path}")
         return path

@@ -37,6 +37,7 @@ import torch
 from torch.utils.data import Dataset
 
 from dabench.data.base import TensorImageDataset
+from dabench.home import expand_path
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def cache_dir(root: Path) -> Path | None:
     env = os.environ.get("DABENCH_DECODED_CACHE", "")
     if env.lower() in ("off", "0", "none", "false"):
         return None
-    return Path(env).expanduser() if env else Path(root) / "decoded"
+    return expand_path(env) if env else Path(root) / "decoded"
 
 
 def max_bytes() -> int:

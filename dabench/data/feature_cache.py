@@ -36,6 +36,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from dabench.data.base import TensorImageDataset, dataset_targets, ordered_batches
+from dabench.home import expand_path
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def cache_dir() -> Path | None:
     if env.lower() in ("off", "0", "none", "false"):
         return None
     if env:
-        return Path(env).expanduser()
+        return expand_path(env)
     from dabench.data.pairs import DataContext
 
     return DataContext.default().root / "features"

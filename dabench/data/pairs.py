@@ -16,6 +16,7 @@ from torch.utils.data import Dataset, Subset
 
 from dabench.data.base import TensorImageDataset, dataset_targets
 from dabench.errors import DataMissingError
+from dabench.home import expand_path
 from dabench.registry import Registry
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class DataContext:
     ) -> DataContext:
         if root is None:
             root = os.environ.get("DABENCH_DATA") or Path.home() / ".cache" / "dabench"
-        return DataContext(Path(root).expanduser(), download, bad_images)
+        return DataContext(expand_path(root), download, bad_images)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ from dabench.data.sources.common import (
     screened_dataset,
 )
 from dabench.errors import DataMissingError, UserError
+from dabench.home import expand_path
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ SIDES = ("source", "target")
 
 
 def _root(data_root: Path, path: str) -> Path:
-    p = Path(path).expanduser()
+    p = expand_path(path)
     return p if p.is_absolute() else data_root / p
 
 
@@ -261,7 +262,7 @@ def parse_user_pair(data: dict[str, Any], origin: str, data_root: Path | None = 
 def read_pair_file(path: Path, data_root: Path | None = None) -> Pair:
     """Parse a pair file into a :class:`Pair` that remembers the file and its
     content hash; does not register it."""
-    path = Path(path).expanduser()
+    path = expand_path(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -314,7 +315,7 @@ def register_recorded_pairs(records: Iterable[Any]) -> list[str]:
             log.warning("pair %r: its file %s is gone", rec.pair, file)
             continue
         root = data.get("root")  # where the classes were read when it ran
-        name = register_user_pair(Path(file), Path(root).expanduser() if root else None)
+        name = register_user_pair(Path(file), expand_path(root) if root else None)
         if PAIRS.get(name).origin_sha256 != data.get("pair_sha256"):
             log.warning("pair %r: %s changed since run %s", name, file, rec.run_id)
         done.append(name)
@@ -327,7 +328,7 @@ def check_pair_file(path: Path, data_root: Path | None = None) -> tuple[Pair, li
     including a class without images on a side, is a UserError."""
     root = Path(data_root) if data_root is not None else DataContext.default().root
     pair = read_pair_file(path, root)
-    data = yaml.safe_load(Path(path).expanduser().read_bytes())
+    data = yaml.safe_load(expand_path(path).read_bytes())
     cmap = data.get("class_map") or {}
     counts = {}
     for side in SIDES:
