@@ -21,9 +21,13 @@ directory are those of the moment.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from dabench.errors import UserError
 
@@ -39,28 +43,43 @@ def expand_path(path: str | os.PathLike[str]) -> Path:
         ) from None
 
 
-# The folder above the package: the source checkout, when this is one.
-SOURCE_ROOT = Path(__file__).resolve().parents[1]
+@functools.cache
+def source_root() -> Path | None:
+    """The source folder of an editable install (``pip install -e``), as pip
+    recorded it in the distribution's PEP 610 ``direct_url.json``; None for an
+    installed wheel, or code imported without installing it."""
+    from importlib import metadata
+
+    for dist in metadata.distributions(name="dabench"):
+        raw = dist.read_text("direct_url.json")
+        info = json.loads(raw) if raw else {}
+        url = info.get("url", "")
+        if info.get("dir_info", {}).get("editable") and url.startswith("file://"):
+            return Path(url2pathname(urlparse(url).path))
+    return None
+
 
 KINDS = {"configs": "_configs", "benchmarks": "_suites"}
 
 
 def is_checkout() -> bool:
-    """True when the package is imported from a git checkout (not a wheel)."""
-    return (SOURCE_ROOT / ".git").exists() and (SOURCE_ROOT / "pyproject.toml").is_file()
+    """True when dabench runs from an editable install of a git checkout."""
+    root = source_root()
+    return root is not None and (root / ".git").exists()
 
 
 def builtin_dir(kind: str) -> Path:
-    """The package's own ``configs`` or ``benchmarks`` folder."""
+    """The package's own ``configs`` or ``benchmarks`` folder: package data
+    in a wheel, the checkout's top-level folder in an editable install."""
     packaged = resources.files("dabench").joinpath(KINDS[kind])
     if isinstance(packaged, Path) and packaged.is_dir():
         return packaged
-    source = SOURCE_ROOT / kind
-    if source.is_dir():
-        return source
+    root = source_root()
+    if root is not None and (root / kind).is_dir():
+        return root / kind
     raise UserError(
-        f"dabench's built-in {kind} are missing (neither package data dabench/{KINDS[kind]} "
-        f"nor {source}); reinstall dabench"
+        f"dabench's built-in {kind} are missing (no package data dabench/{KINDS[kind]} and "
+        f"no editable install's source folder); reinstall dabench, or set DABENCH_HOME"
     )
 
 
@@ -76,7 +95,15 @@ def layers(kind: str) -> list[Path]:
         if not home.is_dir():
             raise UserError(f"DABENCH_HOME={env} is not a directory; unset it or create it")
         out.append(home / kind)
-    out += [Path.cwd() / kind, builtin_dir(kind)]
+    out.append(Path.cwd() / kind)
+    try:
+        out.append(builtin_dir(kind))
+    except UserError:
+        # Imported without installing (PYTHONPATH): the working directory's
+        # folders (a checkout's root) or DABENCH_HOME must hold them.
+        if not any(p.is_dir() for p in out):
+            raise
+
     seen: set[Path] = set()
     unique = []
     for p in out:

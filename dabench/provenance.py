@@ -13,8 +13,7 @@ from typing import Any
 import torch
 
 import dabench
-from dabench.home import SOURCE_ROOT as REPO_ROOT  # git is asked about the source tree
-from dabench.home import is_checkout
+from dabench.home import is_checkout, source_root
 
 
 def _git(*args: str) -> str | None:
@@ -24,7 +23,7 @@ def _git(*args: str) -> str | None:
         return None
     try:
         out = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), *args],
+            ["git", "-C", str(source_root()), *args],
             capture_output=True,
             text=True,
             timeout=10,

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from dabench.home import SOURCE_ROOT
-
+# The checkout these tests live in.
+SOURCE_ROOT = Path(__file__).resolve().parents[1]
 # What a build reads: the package, its mapped data folders and the metadata.
 BUILD_INPUTS = ("dabench", "configs", "benchmarks", "pyproject.toml", "setup.py", "README.md")
 
