@@ -27,15 +27,13 @@ from __future__ import annotations
 import itertools
 from typing import ClassVar
 
-import torch
-
-from dabench.data.base import Batch
-from dabench.methods.base import HParam, Method, TargetAccess, TargetBatches, register
-from dabench.models.batchnorm import recomputed_statistics, require_batchnorm
+from dabench.methods.base import HParam, TargetAccess, TargetBatches, register
+from dabench.methods.source_bn import SourceTrainedBatchNorm
+from dabench.models.batchnorm import recomputed_statistics
 
 
 @register
-class AdaBN(Method):
+class AdaBN(SourceTrainedBatchNorm):
     name = "adabn"
     description = "Source training; target BatchNorm statistics at target evaluation"
     paper = "Li et al., ICLR-W 2017 / Pattern Recognition 2018"
@@ -46,15 +44,6 @@ class AdaBN(Method):
         "stat_batches": HParam(50, "target batches the statistics average over", low=1),
         "stat_batch_size": HParam(128, "images per statistics batch", low=2),
     }
-
-    def __init__(self, backbone, num_classes, hp, total_steps, pair=None) -> None:
-        super().__init__(backbone, num_classes, hp, total_steps, pair)
-        require_batchnorm(self, self.name)
-
-    def loss(
-        self, src: Batch, tgt: Batch | None, step: int
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        return self.source_loss(src)
 
     def target_eval(self, target_batches: TargetBatches):
         batches = target_batches(int(self.hp["stat_batch_size"]))

@@ -39,13 +39,14 @@ import torch
 
 from dabench.data.base import Batch
 from dabench.losses.regularizers import entropy_loss
-from dabench.methods.base import HParam, Method, TargetAccess, TargetBatches, register
-from dabench.models.batchnorm import batch_statistics, batchnorm_layers, require_batchnorm
+from dabench.methods.base import HParam, TargetAccess, TargetBatches, register
+from dabench.methods.source_bn import SourceTrainedBatchNorm
+from dabench.models.batchnorm import batch_statistics, batchnorm_layers
 from dabench.search import Choice, LogUniform
 
 
 @register
-class Tent(Method):
+class Tent(SourceTrainedBatchNorm):
     name = "tent"
     description = "Source training; test-time entropy minimisation on BatchNorm affine parameters"
     paper = "Wang et al., ICLR 2021"
@@ -61,15 +62,6 @@ class Tent(Method):
         ),
         "tent_batch_size": HParam(128, "images per test-time batch", low=2),
     }
-
-    def __init__(self, backbone, num_classes, hp, total_steps, pair=None) -> None:
-        super().__init__(backbone, num_classes, hp, total_steps, pair)
-        require_batchnorm(self, self.name)
-
-    def loss(
-        self, src: Batch, tgt: Batch | None, step: int
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        return self.source_loss(src)
 
     @contextmanager
     def target_eval(self, target_batches: TargetBatches) -> Iterator[None]:
