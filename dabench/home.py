@@ -47,15 +47,22 @@ def expand_path(path: str | os.PathLike[str]) -> Path:
 def source_root() -> Path | None:
     """The source folder of an editable install (``pip install -e``), as pip
     recorded it in the distribution's PEP 610 ``direct_url.json``; None for an
-    installed wheel, or code imported without installing it."""
+    installed wheel, or code imported without installing it. Only the record
+    of the dabench actually imported counts (another environment's editable
+    install may be on the path too)."""
     from importlib import metadata
 
+    import dabench
+
+    running = Path(dabench.__file__).resolve()
     for dist in metadata.distributions(name="dabench"):
         raw = dist.read_text("direct_url.json")
         info = json.loads(raw) if raw else {}
         url = info.get("url", "")
         if info.get("dir_info", {}).get("editable") and url.startswith("file://"):
-            return Path(url2pathname(urlparse(url).path))
+            root = Path(url2pathname(urlparse(url).path)).resolve()
+            if running.is_relative_to(root):
+                return root
     return None
 
 
