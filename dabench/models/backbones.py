@@ -66,53 +66,32 @@ class DannDigitsCNN(Backbone):
     (768 features at 28x28). Its label head is 100-100-C."""
 
     head_hidden = (100, 100)
+    batchnorm = False
 
     def __init__(self, input_shape: tuple[int, int, int]) -> None:
         super().__init__()
         c = input_shape[0]
-        self.net = nn.Sequential(
-            nn.Conv2d(c, 32, 5),
-            nn.MaxPool2d(2),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(32, 48, 5),
-            nn.MaxPool2d(2),
-            nn.ReLU(inplace=True),
-            nn.Flatten(),
-        )
-        self.out_features = _flat_size(self.net, input_shape)
+
+        def block(c_in: int, c_out: int) -> list[nn.Module]:
+            norm = [nn.BatchNorm2d(c_out)] if self.batchnorm else []
+            return [nn.Conv2d(c_in, c_out, 5), *norm, nn.MaxPool2d(2), nn.ReLU(inplace=True)]
+
+        self.net = nn.Sequential(*block(c, 32), *block(32, 48), nn.Flatten())
+        self.out_features = _flat_size(self.net.eval(), input_shape)
+        self.net.train()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
 
-class DannDigitsBNCNN(Backbone):
+class DannDigitsBNCNN(DannDigitsCNN):
     """:class:`DannDigitsCNN` with BatchNorm after each convolution (before the
     pooling and ReLU), so that methods which adapt normalisation statistics
     (AdaBN, Tent, SHOT) have some to adapt. Same 768 features at 28x28; the
     label head is the same 100-100-C. The flattened features carry no extra
     BatchNorm: they feed the heads directly, as in the plain network."""
 
-    head_hidden = (100, 100)
-
-    def __init__(self, input_shape: tuple[int, int, int]) -> None:
-        super().__init__()
-        c = input_shape[0]
-        self.net = nn.Sequential(
-            nn.Conv2d(c, 32, 5),
-            nn.BatchNorm2d(32),
-            nn.MaxPool2d(2),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(32, 48, 5),
-            nn.BatchNorm2d(48),
-            nn.MaxPool2d(2),
-            nn.ReLU(inplace=True),
-            nn.Flatten(),
-        )
-        self.out_features = _flat_size(self.net.eval(), input_shape)
-        self.net.train()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+    batchnorm = True
 
 
 class LeNet(Backbone):
