@@ -17,6 +17,7 @@ trap 'rm -rf "$cells"' EXIT
 status=0
 ls "$cells"/*.yaml | OMP_NUM_THREADS=1 xargs -P "$JOBS" -n 1 "$PY" -m dabench sweep --results "$RESULTS" || status=$?
 "$PY" -m dabench report --suite "$S" --results "$RESULTS" --show-trials --out benchmarks/output/zoo_digits.md
+"$PY" benchmarks/tools/suite_compute.py "$S" --results "$RESULTS" > benchmarks/output/zoo_digits_compute.txt
 "$PY" -m dabench report --suite "$S" --results "$RESULTS" --selection oracle --show-trials \
     --out benchmarks/output/zoo_digits_oracle.md
 exit $status
